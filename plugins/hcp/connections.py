@@ -1,0 +1,48 @@
+"""Airflow connections, read the same way inside a task and outside one.
+
+Inside a task ``Connection.get`` asks Airflow (env vars, secrets backends, the
+metadata database). The command line and tests run outside any task, where only
+``AIRFLOW_CONN_<ID>`` is there to read, so that comes first.
+"""
+from __future__ import annotations
+
+import os
+
+from airflow.sdk import Connection
+
+
+class MissingConnection(RuntimeError):
+    pass
+
+
+def env_var(conn_id: str) -> str:
+    return f"AIRFLOW_CONN_{conn_id.upper()}"
+
+
+def get_connection(conn_id: str) -> Connection:
+    value = os.environ.get(env_var(conn_id))
+    if value:
+        if value.lstrip().startswith("{"):
+            return Connection.from_json(value, conn_id=conn_id)
+        return Connection.from_uri(value, conn_id=conn_id)
+    try:
+        return Connection.get(conn_id)
+    except Exception as exc:  # outside a task Airflow has nowhere else to look
+        raise MissingConnection(
+            f"Airflow connection '{conn_id}' is not defined: set {env_var(conn_id)} or add it in Airflow"
+        ) from exc
+
+
+def http_base_url(conn: Connection) -> str:
+    host = (conn.host or "").rstrip("/")
+    if "://" not in host:
+        host = f"{conn.schema or 'http'}://{host}"
+    return f"{host}:{conn.port}" if conn.port else host
+
+
+def postgres_kwargs(conn: Connection) -> dict:
+    """psycopg2.connect keyword arguments; ``schema`` is the database, as in Airflow's postgres provider."""
+    kwargs = {"host": conn.host, "port": conn.port or 5432, "user": conn.login, "dbname": conn.schema or "postgres"}
+    if conn.password:
+        kwargs["password"] = conn.password
+    return kwargs

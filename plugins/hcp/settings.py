@@ -1,0 +1,15 @@
+"""Where things live. Paths derive from this file so the project runs from any clone."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(os.environ.get("HCP_PROJECT_ROOT", Path(__file__).resolve().parents[2]))
+LOCAL_DIR = Path(os.environ.get("HCP_LOCAL_DIR", PROJECT_ROOT / ".local"))  # git-ignored state
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+GX_ROOT = PROJECT_ROOT / "expectations"
+
+WAREHOUSE_CONN_ID = "hcp_warehouse"
+WAREHOUSE_DB = "hcp"
+AIRFLOW_DB = os.environ.get("HCP_AIRFLOW_DB", "airflow")
+EMBEDDED_PORT = int(os.environ.get("HCP_PG_PORT", "54329"))

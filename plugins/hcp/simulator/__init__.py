@@ -1,0 +1,6 @@
+"""A deterministic stand-in for the rating system's sources, written in their native formats.
+
+``world.build_world(seed, ...)`` makes agencies, platforms, staff, service items
+and ratings; each channel module serves or writes them the way the real system
+does (domain.md sections 3-5), quirks included.
+"""

@@ -1,0 +1,101 @@
+"""Great Expectations checks on a landed batch, run where it sits in PostgreSQL.
+
+The GX file context in ``expectations/gx`` is committed: suites, validation
+definitions and one checkpoint per source (``<source>_batch``). Each batch is
+picked by its ``_batch_id`` through a column-value batch definition, so GX
+queries only that batch's rows. Results go to ``audit.validations`` and to
+the Data Docs site.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from hcp import connections, settings
+
+log = logging.getLogger(__name__)
+
+GX_URL_VAR = "HCP_GX_WAREHOUSE_URL"  # substituted into great_expectations.yml; never written to disk
+DATA_DOCS_INDEX = settings.GX_ROOT / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+DDL = """
+create table if not exists audit.validations (
+    batch_id        bigint not null references audit.batches (batch_id),
+    suite           text not null,
+    success         boolean not null,
+    evaluated       integer not null,
+    failed          jsonb not null,
+    validated_at    timestamptz not null default clock_timestamp(),
+    primary key (batch_id, suite)
+)
+"""
+
+
+class BatchValidationFailed(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class ValidationOutcome:
+    batch_id: int
+    suite: str
+    success: bool
+    evaluated: int
+    failed: list[dict]  # one entry per failed expectation: type, column, unexpected count and sample
+
+
+def sqlalchemy_url(conn_id: str = settings.WAREHOUSE_CONN_ID) -> str:
+    kw = connections.postgres_kwargs(connections.get_connection(conn_id))
+    auth = quote(kw["user"] or "", safe="")
+    if kw.get("password"):
+        auth += ":" + quote(kw["password"], safe="")
+    return f"postgresql+psycopg2://{auth}@{kw['host']}:{kw['port']}/{kw['dbname']}"
+
+
+def validate_batch(warehouse_conn, source: str, batch_id: int, gx_root: Path = settings.GX_ROOT) -> ValidationOutcome:
+    """Run the source's checkpoint on one batch; record the outcome; raise when the batch fails."""
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ[GX_URL_VAR] = sqlalchemy_url()
+    import great_expectations as gx  # heavy import: only in the task that validates
+
+    context = gx.get_context(mode="file", project_root_dir=str(gx_root))
+    checkpoint = context.checkpoints.get(f"{source}_batch")
+    result = checkpoint.run(batch_parameters={"_batch_id": batch_id})
+    (run,) = result.run_results.values()
+    failed = [
+        {
+            "expectation": r.expectation_config.type,
+            "column": r.expectation_config.kwargs.get("column"),
+            "unexpected_count": r.result.get("unexpected_count"),
+            "sample": r.result.get("partial_unexpected_list", [])[:5],
+            "details": {k: v for k, v in r.result.items() if k in ("observed_value", "details")} or None,
+        }
+        for r in run.results
+        if not r.success
+    ]
+    outcome = ValidationOutcome(batch_id, run.suite_name, bool(result.success), len(run.results), failed)
+    with warehouse_conn.cursor() as cur:
+        cur.execute(DDL)
+        cur.execute(
+            """
+            insert into audit.validations (batch_id, suite, success, evaluated, failed)
+            values (%s, %s, %s, %s, %s)
+            on conflict (batch_id, suite) do update
+               set success = excluded.success, evaluated = excluded.evaluated,
+                   failed = excluded.failed, validated_at = clock_timestamp()
+            """,
+            (batch_id, outcome.suite, outcome.success, outcome.evaluated, json.dumps(failed, default=str)),
+        )
+    warehouse_conn.commit()
+    if not outcome.success:
+        raise BatchValidationFailed(
+            f"batch {batch_id} of {source} failed {len(failed)} of {outcome.evaluated} expectations: "
+            + "; ".join(f"{f['expectation']}({f['column']}): {f['unexpected_count']} rows" for f in failed)
+            + f". Data Docs: {DATA_DOCS_INDEX}"
+        )
+    log.info("batch %s of %s passed %s expectations", batch_id, source, outcome.evaluated)
+    return outcome
