@@ -1,0 +1,53 @@
+"""Running dbt against the warehouse. The one place that turns the Airflow connection into dbt's profile."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from hcp import connections, settings
+
+log = logging.getLogger(__name__)
+
+
+def profile_env(conn_id: str = settings.WAREHOUSE_CONN_ID) -> dict[str, str]:
+    """The variables dbt_project/profiles.yml reads, from the warehouse connection."""
+    kw = connections.postgres_kwargs(connections.get_connection(conn_id))
+    return {
+        "HCP_WH_HOST": kw["host"],
+        "HCP_WH_PORT": str(kw["port"]),
+        "HCP_WH_USER": kw["user"] or "",
+        "HCP_WH_PASSWORD": kw.get("password", ""),
+        "HCP_WH_DBNAME": kw["dbname"],
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+    }
+
+
+def dbt_executable() -> str:
+    return str(Path(sys.executable).with_name("dbt"))
+
+
+def run(args: list[str], night: date | None = None, project_dir: Path = settings.DBT_PROJECT_DIR) -> None:
+    """``dbt <args>`` in the project, with the night as a var; raises with dbt's output when it fails."""
+    command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    if night is not None:
+        command += ["--vars", f"{{night: '{night.isoformat()}'}}"]
+    env = {**os.environ, **profile_env()}
+    log.info("running %s", " ".join(command))
+    result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
+    log.info("dbt output:\n%s", result.stdout[-20000:])
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt {args[0]} failed (exit {result.returncode}):\n{result.stdout[-5000:]}{result.stderr[-2000:]}")
+
+
+def build(night: date) -> None:
+    run(["build"], night=night)
+
+
+def docs_generate(night: date) -> Path:
+    run(["docs", "generate"], night=night)
+    return settings.DBT_PROJECT_DIR / "target" / "index.html"
