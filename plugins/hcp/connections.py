@@ -7,6 +7,7 @@ metadata database). The command line and tests run outside any task, where only
 from __future__ import annotations
 
 import os
+from urllib.parse import quote
 
 from airflow.sdk import Connection
 
@@ -19,12 +20,17 @@ def env_var(conn_id: str) -> str:
     return f"AIRFLOW_CONN_{conn_id.upper()}"
 
 
+def parse(conn_id: str, value: str) -> Connection:
+    """A connection from the value of an ``AIRFLOW_CONN_*`` variable: JSON or URI, as Airflow accepts."""
+    if value.lstrip().startswith("{"):
+        return Connection.from_json(value, conn_id=conn_id)
+    return Connection.from_uri(value, conn_id=conn_id)
+
+
 def get_connection(conn_id: str) -> Connection:
     value = os.environ.get(env_var(conn_id))
     if value:
-        if value.lstrip().startswith("{"):
-            return Connection.from_json(value, conn_id=conn_id)
-        return Connection.from_uri(value, conn_id=conn_id)
+        return parse(conn_id, value)
     try:
         return Connection.get(conn_id)
     except Exception as exc:  # outside a task Airflow has nowhere else to look
@@ -46,3 +52,12 @@ def postgres_kwargs(conn: Connection) -> dict:
     if conn.password:
         kwargs["password"] = conn.password
     return kwargs
+
+
+def sqlalchemy_url(conn: Connection, dbname: str | None = None) -> str:
+    """A SQLAlchemy URL (GX, Airflow's metadata) for a postgres connection, optionally another database on it."""
+    kw = postgres_kwargs(conn)
+    auth = quote(kw["user"] or "", safe="")
+    if kw.get("password"):
+        auth += ":" + quote(kw["password"], safe="")
+    return f"postgresql+psycopg2://{auth}@{kw['host']}:{kw['port']}/{dbname or kw['dbname']}"

@@ -13,7 +13,6 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from hcp import connections, settings
 
@@ -48,18 +47,10 @@ class ValidationOutcome:
     failed: list[dict]  # one entry per failed expectation: type, column, unexpected count and sample
 
 
-def sqlalchemy_url(conn_id: str = settings.WAREHOUSE_CONN_ID) -> str:
-    kw = connections.postgres_kwargs(connections.get_connection(conn_id))
-    auth = quote(kw["user"] or "", safe="")
-    if kw.get("password"):
-        auth += ":" + quote(kw["password"], safe="")
-    return f"postgresql+psycopg2://{auth}@{kw['host']}:{kw['port']}/{kw['dbname']}"
-
-
 def validate_batch(warehouse_conn, source: str, batch_id: int, gx_root: Path = settings.GX_ROOT) -> ValidationOutcome:
     """Run the source's checkpoint on one batch; record the outcome; raise when the batch fails."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ[GX_URL_VAR] = sqlalchemy_url()
+    os.environ[GX_URL_VAR] = connections.sqlalchemy_url(connections.get_connection(settings.WAREHOUSE_CONN_ID))
     import great_expectations as gx  # heavy import: only in the task that validates
 
     context = gx.get_context(mode="file", project_root_dir=str(gx_root))

@@ -1,0 +1,138 @@
+"""The commands behind the Makefile: ``python -m hcp.cli {demo,night,ui,stop,env}``."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import secrets
+import shlex
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+
+from hcp import connections, runtime, settings, summary, validation, warehouse
+from hcp.embedded_pg import BIN
+from hcp.simulator import world as sim_world
+from hcp.simulator.pc_api import PcApi, PcApiServer
+from hcp.sources import SOURCES
+
+
+def run_night(env: dict[str, str], night: date) -> None:
+    """One night of hcp_nightly through Airflow itself (``airflow dags test``: a real DAG run, in-process)."""
+    logical_date = f"{night + timedelta(days=1)}T02:00:00+08:00"
+    log_file = settings.LOCAL_DIR / "logs" / f"hcp_nightly-{night}.log"
+    print(f"running hcp_nightly for night {night} (log: {log_file})", flush=True)
+    runtime.airflow(["dags", "test", "hcp_nightly", logical_date], env, log_file)
+
+
+def links(warehouse_value: str, embedded: bool) -> dict[str, str]:
+    kw = connections.postgres_kwargs(connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value))
+    psql = f"{BIN / 'psql'} -h {kw['host']} -p {kw['port']} -U {kw['user']} {kw['dbname']}"
+    return {
+        "psql (marts)": f"make psql   # or: {psql}",
+        "Airflow UI": "make ui     # then http://127.0.0.1:8080",
+        "dbt docs": "make docs   # then http://127.0.0.1:8081",
+        "GX Data Docs": f"file://{validation.DATA_DOCS_INDEX}",
+        "stop server": "make stop" if embedded else "(external warehouse: nothing to stop)",
+    }
+
+
+def print_summary(warehouse_value: str, night: date) -> None:
+    embedded = runtime.uses_embedded()
+    os.environ[runtime.WAREHOUSE_VAR] = warehouse_value
+    with warehouse.connection() as conn:
+        print(summary.render(conn, night, links(warehouse_value, embedded)))
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    started = time.monotonic()
+    warehouse_value = runtime.start_warehouse()
+    world = sim_world.build_world(seed=args.seed, ratings_per_day=args.ratings_per_day)
+    token = secrets.token_urlsafe(24)  # per run, never stored
+    with PcApiServer(PcApi(world.ratings, token)) as pc_api:
+        demo_sources = {
+            connections.env_var("hcp_pc"): json.dumps({"conn_type": "http", "host": pc_api.base_url, "password": token}),
+        }
+        env = runtime.airflow_env(warehouse_value, demo_sources)
+        runtime.migrate_airflow_db(env)
+        run_night(env, world.end)
+    print_summary(warehouse_value, world.end)
+    print(f"\nmake run finished in {time.monotonic() - started:.0f}s")
+
+
+def missing_connections(env: dict[str, str]) -> list[str]:
+    missing = []
+    for source in SOURCES.values():
+        if connections.env_var(source.conn_id) in os.environ:
+            continue
+        found = subprocess.run([runtime.airflow_bin(), "connections", "get", source.conn_id],
+                               env=env, capture_output=True, stdin=subprocess.DEVNULL)
+        if found.returncode != 0:
+            missing.append(source.conn_id)
+    return missing
+
+
+def cmd_night(args: argparse.Namespace) -> None:
+    night = date.fromisoformat(args.date)
+    warehouse_value = runtime.start_warehouse()
+    env = runtime.airflow_env(warehouse_value)
+    runtime.migrate_airflow_db(env)
+    missing = missing_connections(env)
+    if missing:
+        sys.exit(
+            "make night: these source connections are not defined: "
+            + ", ".join(f"{c} (set {connections.env_var(c)} or add it in Airflow)" for c in missing)
+        )
+    run_night(env, night)
+    print_summary(warehouse_value, night)
+
+
+def cmd_ui(args: argparse.Namespace) -> None:
+    env = runtime.airflow_env(runtime.start_warehouse())
+    runtime.migrate_airflow_db(env)
+    print("Airflow UI on http://127.0.0.1:8080 ; the admin password is in "
+          f"{settings.LOCAL_DIR / 'airflow' / 'simple_auth_manager_passwords.json.generated'}", flush=True)
+    os.execve(runtime.airflow_bin(), [runtime.airflow_bin(), "standalone"], env)
+
+
+def cmd_env(args: argparse.Namespace) -> None:
+    """Print the environment of our Airflow commands as shell exports, for running airflow or dbt by hand."""
+    env = runtime.airflow_env(runtime.start_warehouse())
+    from hcp.dbt import profile_env
+
+    os.environ[runtime.WAREHOUSE_VAR] = env[runtime.WAREHOUSE_VAR]
+    env.update(profile_env())
+    for key in sorted(env):
+        if key.startswith(("AIRFLOW", "HCP_", "PYTHONPATH", "DBT_", "GX_")):
+            print(f"export {key}={shlex.quote(env[key])}")
+
+
+def cmd_stop(args: argparse.Namespace) -> None:
+    if runtime.uses_embedded():
+        runtime.embedded_server().stop()
+        print("embedded PostgreSQL stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="hcp")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="generate the demo world and run its last night end to end")
+    demo.add_argument("--seed", type=int, default=sim_world.DEFAULT_SEED)
+    demo.add_argument("--ratings-per-day", type=int, default=400)
+    demo.set_defaults(func=cmd_demo)
+    night = sub.add_parser("night", help="run one night against the sources the Airflow connections name")
+    night.add_argument("--date", required=True, help="night D, YYYY-MM-DD")
+    night.set_defaults(func=cmd_night)
+    sub.add_parser("ui", help="airflow standalone on the same state").set_defaults(func=cmd_ui)
+    sub.add_parser("env", help="print shell exports for airflow and dbt by hand").set_defaults(func=cmd_env)
+    sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+    args = parser.parse_args(argv)
+    try:
+        args.func(args)
+    except RuntimeError as exc:
+        sys.exit(f"{parser.prog} {args.command}: {exc}")
+
+
+if __name__ == "__main__":
+    main()

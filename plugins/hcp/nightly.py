@@ -1,0 +1,32 @@
+"""What the nightly DAG's tasks do, as plain functions that tests call without a scheduler."""
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date, datetime, timedelta
+
+from hcp import dbt, validation, warehouse
+from hcp.sources import SOURCES
+from hcp.timeutil import BEIJING
+
+
+def resolve_night(requested: str | None, run_time: datetime) -> date:
+    """Night D: the one asked for, else the Beijing day before the run (a 02:00 run covers the night before)."""
+    if requested:
+        return date.fromisoformat(requested)
+    return run_time.astimezone(BEIJING).date() - timedelta(days=1)
+
+
+def extract(source: str, night: date) -> dict:
+    with warehouse.connection() as conn:
+        warehouse.ensure_schema(conn)
+        return asdict(SOURCES[source].extract(conn, night))
+
+
+def validate(source: str, batch_id: int) -> dict:
+    with warehouse.connection() as conn:
+        return asdict(validation.validate_batch(conn, source, batch_id))
+
+
+def build_marts(night: date) -> None:
+    dbt.build(night)
+    dbt.docs_generate(night)

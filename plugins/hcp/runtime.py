@@ -1,0 +1,112 @@
+"""Bringing the stack up on one machine: the warehouse server, its databases, Airflow's environment.
+
+With ``AIRFLOW_CONN_HCP_WAREHOUSE`` set, that server is used and nothing is
+started; without it, the embedded PostgreSQL in ``.local/pgdata`` is.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg2
+from psycopg2 import sql
+
+from hcp import connections, settings
+from hcp.embedded_pg import EmbeddedServer
+
+WAREHOUSE_VAR = connections.env_var(settings.WAREHOUSE_CONN_ID)
+
+
+def embedded_server() -> EmbeddedServer:
+    return EmbeddedServer(settings.LOCAL_DIR / "pgdata", settings.EMBEDDED_PORT)
+
+
+def uses_embedded() -> bool:
+    return not os.environ.get(WAREHOUSE_VAR)
+
+
+def start_warehouse() -> str:
+    """Make sure the warehouse server is up and its databases exist; return the connection as Airflow JSON."""
+    if uses_embedded():
+        server = embedded_server().start()
+        value = json.dumps({"conn_type": "postgres", "host": server.host, "port": server.port,
+                            "login": "postgres", "schema": settings.WAREHOUSE_DB})
+    else:
+        value = os.environ[WAREHOUSE_VAR]
+    kwargs = connections.postgres_kwargs(connections.parse(settings.WAREHOUSE_CONN_ID, value))
+    create_databases(kwargs, [kwargs["dbname"], settings.AIRFLOW_DB])
+    return value
+
+
+def create_databases(kwargs: dict, names: list[str]) -> None:
+    admin = psycopg2.connect(**{**kwargs, "dbname": "postgres"})
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cur:
+            for name in names:
+                cur.execute("select 1 from pg_database where datname = %s", (name,))
+                if cur.fetchone() is None:
+                    cur.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    finally:
+        admin.close()
+
+
+def airflow_sqlalchemy_url(warehouse_value: str) -> str:
+    conn = connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value)
+    return connections.sqlalchemy_url(conn, dbname=settings.AIRFLOW_DB)
+
+
+def airflow_env(warehouse_value: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every Airflow command of ours runs in."""
+    airflow_home = settings.LOCAL_DIR / "airflow"
+    airflow_home.mkdir(parents=True, exist_ok=True)
+    plugins = str(settings.PROJECT_ROOT / "plugins")
+    env = {
+        **os.environ,
+        "AIRFLOW_HOME": str(airflow_home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(settings.PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": plugins,
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__DEFAULT_TIMEZONE": "Asia/Shanghai",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": airflow_sqlalchemy_url(warehouse_value),
+        "AIRFLOW__API__PORT": os.environ.get("AIRFLOW__API__PORT", "8080"),
+        "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
+        "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
+        WAREHOUSE_VAR: warehouse_value,
+        "PYTHONPATH": os.pathsep.join(p for p in (plugins, os.environ.get("PYTHONPATH")) if p),
+        "GX_ANALYTICS_ENABLED": "false",
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+        "DO_NOT_TRACK": "1",
+        "HCP_PROJECT_ROOT": str(settings.PROJECT_ROOT),
+        "HCP_LOCAL_DIR": str(settings.LOCAL_DIR),
+    }
+    env.update(extra or {})
+    return env
+
+
+def airflow_bin() -> str:
+    return str(Path(sys.executable).with_name("airflow"))
+
+
+def airflow(args: list[str], env: dict[str, str], log_file: Path | None = None) -> None:
+    """Run an ``airflow`` command; its output goes to log_file, and its tail to stderr when it fails."""
+    if log_file is None:
+        result = subprocess.run([airflow_bin(), *args], env=env, stdin=subprocess.DEVNULL)
+        output = ""
+    else:
+        log_file.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_file, "w") as out:
+            result = subprocess.run([airflow_bin(), *args], env=env, stdin=subprocess.DEVNULL,
+                                    stdout=out, stderr=subprocess.STDOUT)
+        output = log_file.read_text(errors="replace")
+    if result.returncode != 0:
+        tail = "\n".join(output.splitlines()[-60:])
+        raise RuntimeError(f"airflow {' '.join(args)} failed (exit {result.returncode}); log: {log_file}\n{tail}")
+
+
+def migrate_airflow_db(env: dict[str, str]) -> None:
+    airflow(["db", "migrate"], env, settings.LOCAL_DIR / "logs" / "airflow-db-migrate.log")
