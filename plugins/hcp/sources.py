@@ -1,9 +1,8 @@
 """The sources a night reads, and the Airflow connection each one needs (domain.md sections 3-5)."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
-from typing import Callable
 
 from hcp import loading
 from hcp.channels import pc

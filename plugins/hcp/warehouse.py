@@ -1,12 +1,11 @@
 """Connections to the warehouse and the DDL of the layers our loaders own."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
-from typing import Iterator
 
 import psycopg2
-
 from hcp import connections, settings
 
 _DDL_LOCK = 7_401_001  # advisory lock id: concurrent loaders must not race on CREATE ... IF NOT EXISTS

@@ -8,14 +8,12 @@ from __future__ import annotations
 import json
 import logging
 import time
-from datetime import date
-from typing import Iterator
+from collections.abc import Iterator
+from datetime import date, datetime
 
 import requests
-
 from hcp import connections, loading
 from hcp.timeutil import beijing_iso
-from datetime import datetime
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +52,12 @@ class PcClient:
     """A client that rides out 429 (honouring Retry-After), 5xx and timeouts, then gives up loudly."""
 
     def __init__(self, base_url: str, token: str, *, timeout: float = 30.0, max_attempts: int = 6,
-                 max_backoff: float = 60.0, session: requests.Session | None = None):
+                 backoff: float = 2.0, max_backoff: float = 60.0, session: requests.Session | None = None):
         self.base_url = base_url.rstrip("/")
+        self.token = token
         self.timeout = timeout
         self.max_attempts = max_attempts
+        self.backoff = backoff
         self.max_backoff = max_backoff
         self.session = session or requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
@@ -68,13 +68,13 @@ class PcClient:
             try:
                 response = self.session.get(url, params=params, timeout=(5.0, self.timeout))
             except (requests.ConnectionError, requests.Timeout) as exc:
-                reason, wait = f"{type(exc).__name__}", min(2 ** attempt, self.max_backoff)
+                reason, wait = f"{type(exc).__name__}", self._backoff(attempt)
             else:
                 if response.status_code == 200:
                     return response.json(), len(response.content)
                 if response.status_code == 429 or response.status_code >= 500:
                     reason = f"HTTP {response.status_code}"
-                    wait = _retry_after(response) or min(2 ** attempt, self.max_backoff)
+                    wait = _retry_after(response) or self._backoff(attempt)
                 else:
                     raise SourceError(f"pc API answered HTTP {response.status_code} for {params}")
             if attempt == self.max_attempts:
@@ -82,6 +82,9 @@ class PcClient:
             log.warning("pc API %s (attempt %d/%d); retrying in %.1fs", reason, attempt, self.max_attempts, wait)
             time.sleep(wait)
         raise AssertionError("unreachable")
+
+    def _backoff(self, attempt: int) -> float:
+        return min(self.backoff * 2 ** (attempt - 1), self.max_backoff)
 
     def pages(self, since: str | None, limit: int = PAGE_LIMIT) -> Iterator[loading.Page]:
         params: dict = {"limit": limit}
@@ -129,10 +132,7 @@ def _as_since(update_time: str) -> str:
     return beijing_iso(datetime.strptime(update_time, "%Y-%m-%d %H:%M:%S"))
 
 
-def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
-    api = connections.get_connection(conn_id)
-    token = api.password or ""
-    client = PcClient(connections.http_base_url(api), token)
+def load(warehouse_conn, night: date, client: PcClient) -> loading.BatchResult:
     return loading.land_batch(
         warehouse_conn,
         source=SOURCE,
@@ -140,5 +140,10 @@ def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.Batc
         table=TABLE,
         columns=list(FIELDS),
         read_pages=client.pages,
-        redact=lambda text: text.replace(token, "***") if token else text,
+        redact=lambda text: text.replace(client.token, "***") if client.token else text,
     )
+
+
+def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
+    api = connections.get_connection(conn_id)
+    return load(warehouse_conn, night, PcClient(connections.http_base_url(api), api.password or ""))

@@ -11,12 +11,11 @@ import base64
 import bisect
 import json
 import threading
-from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 from hcp.simulator.world import Rating
-from hcp.timeutil import BEIJING, parse_iso_to_beijing
+from hcp.timeutil import parse_iso_to_beijing
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_LIMIT = 500
@@ -53,6 +52,13 @@ class PcApi:
         self.items = items
         self.keys = [i["updateTime"] for i in items]
         self.token = token
+        self.faults: list[tuple[int, dict[str, str]]] = []  # answers to give before the next real ones
+        self.requests = 0
+
+    def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
+        """Answer the next ``times`` requests with ``status`` (429 with Retry-After, 5xx, ...)."""
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        self.faults.extend([(status, headers)] * times)
 
     def page(self, since: str | None, cursor: str | None, limit: int) -> dict:
         if cursor:
@@ -75,6 +81,10 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(404, {"error": "not found"})
         if self.headers.get("Authorization") != f"Bearer {self.api.token}":
             return self._send(401, {"error": "unauthorized"})
+        self.api.requests += 1
+        if self.api.faults:
+            status, headers = self.api.faults.pop(0)
+            return self._send(status, {"error": "injected fault"}, headers)
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
         try:
             limit = int(query.get("limit", "100"))
@@ -85,9 +95,11 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(400, {"error": str(exc)})
         self._send(200, body)
 
-    def _send(self, status: int, body: dict) -> None:
+    def _send(self, status: int, body: dict, headers: dict[str, str] | None = None) -> None:
         payload = json.dumps(body, ensure_ascii=False).encode("utf-8")
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
@@ -111,7 +123,7 @@ class PcApiServer:
         host, port = self.httpd.server_address[:2]
         return f"http://{host}:{port}"
 
-    def __enter__(self) -> "PcApiServer":
+    def __enter__(self) -> PcApiServer:
         self.thread.start()
         return self
 

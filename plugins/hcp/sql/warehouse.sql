@@ -14,7 +14,8 @@ create table if not exists audit.batches (
     watermark_after   text,
     started_at        timestamptz not null default clock_timestamp(),
     ended_at          timestamptz,
-    error             text
+    error             text,
+    loader_pid        integer  -- the loader's backend: a 'running' batch whose backend is gone was killed
 );
 
 -- One row per source: where the next load resumes. Moved in the transaction that commits the batch.

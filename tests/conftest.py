@@ -1,0 +1,76 @@
+"""Shared fixtures: one real PostgreSQL server and one small demo world for the whole session.
+
+The server is an embedded PostgreSQL 18 in a temporary folder on a free port,
+apart from the one ``make run`` uses, so the suite never touches a user's demo.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import tempfile
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+# Airflow reads its home when first imported: give the suite a throwaway one.
+_AIRFLOW_HOME = tempfile.mkdtemp(prefix="hcp-test-airflow-")
+os.environ.setdefault("AIRFLOW_HOME", _AIRFLOW_HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).parents[1] / "dags"))
+os.environ["GX_ANALYTICS_ENABLED"] = "false"
+os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+
+from hcp import connections, settings, warehouse  # noqa: E402
+from hcp.embedded_pg import EmbeddedServer  # noqa: E402
+from hcp.simulator.world import build_world  # noqa: E402
+
+# A small world: two months at 40 ratings a day; volume belongs in the benchmark.
+TEST_RATINGS_PER_DAY = 40
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    server = EmbeddedServer(tmp_path_factory.mktemp("pg") / "data", free_port()).start()
+    yield server
+    server.stop()
+
+
+def _create_database(server: EmbeddedServer, name: str) -> str:
+    admin = psycopg2.connect(server.dsn())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'drop database if exists "{name}" with (force)')
+        cur.execute(f'create database "{name}"')
+    admin.close()
+    return json.dumps({"conn_type": "postgres", "host": server.host, "port": server.port,
+                       "login": "postgres", "schema": name})
+
+
+@pytest.fixture(scope="session")
+def make_database(pg_server):
+    """Make a fresh database on the session's server; returns its Airflow connection JSON."""
+    return lambda name: _create_database(pg_server, name)
+
+
+@pytest.fixture
+def warehouse_db(make_database, monkeypatch, request):
+    """A fresh warehouse database for one test, as the ``hcp_warehouse`` connection."""
+    value = make_database(f"wh_{request.node.name[:40].lower()}".replace("[", "_").replace("]", "_"))
+    monkeypatch.setenv(connections.env_var(settings.WAREHOUSE_CONN_ID), value)
+    conn = warehouse.connect()
+    warehouse.ensure_schema(conn)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="session")
+def demo_world():
+    return build_world(ratings_per_day=TEST_RATINGS_PER_DAY)

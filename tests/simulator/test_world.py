@@ -1,0 +1,34 @@
+from collections import Counter
+
+from hcp.simulator.world import build_world
+
+
+def test_same_seed_same_world_other_seed_other_world():
+    a = build_world(seed=7, ratings_per_day=20, days=3)
+    b = build_world(seed=7, ratings_per_day=20, days=3)
+    c = build_world(seed=8, ratings_per_day=20, days=3)
+    assert a.ratings == b.ratings
+    assert a.ratings != c.ratings
+    assert len(a.ratings) == 60
+
+
+def test_ratings_fall_on_the_days_of_the_world(demo_world):
+    days = Counter(r.rated_at.date() for r in demo_world.ratings)
+    assert min(days) == demo_world.start and max(days) == demo_world.end
+    assert len(days) == (demo_world.end - demo_world.start).days + 1
+
+
+def test_bad_reviews_are_rare_and_carry_reasons(demo_world):
+    bad = [r for r in demo_world.ratings if r.level >= 4]
+    assert 0 < len(bad) < 0.1 * len(demo_world.ratings)
+    assert all(r.reason_codes for r in bad)
+    assert not any(r.reason_codes for r in demo_world.ratings if r.level < 4)
+
+
+def test_default_ratings_are_satisfied(demo_world):
+    defaults = [r for r in demo_world.ratings if r.is_default]
+    assert defaults and {r.level for r in defaults} == {2}
+
+
+def test_some_rows_change_after_they_were_rated(demo_world):
+    assert any((r.updated_at - r.rated_at).days >= 1 for r in demo_world.ratings)

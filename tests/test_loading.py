@@ -1,0 +1,78 @@
+"""Landing is all or nothing: a killed load leaves no rows, no watermark move, and a rerun completes."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date
+
+from hcp import loading
+
+COLUMNS = ["evaluation_id", "satisfaction", "writing_evaluation"]
+
+
+def pages(n_pages, rows_per_page=100, pause_after=None):
+    def read(watermark):
+        for p in range(n_pages):
+            if pause_after is not None and p == pause_after:
+                time.sleep(60)  # killed here
+            rows = [[f"E{p:03d}{i:04d}", "5", "多行\\n评价\ttab"] for i in range(rows_per_page)]
+            yield loading.Page(f"page {p + 1}", rows, 1000, f"2026-10-31T10:{p:02d}:00+08:00")
+    return read
+
+
+def fetch(conn, sql):
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        rows = cur.fetchall()
+    conn.rollback()  # a new snapshot next time: pg_stat_activity is frozen within a transaction
+    return rows
+
+
+def test_text_is_landed_verbatim(warehouse_db):
+    result = loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, 31), table="raw.pc_evaluations",
+                                columns=COLUMNS, read_pages=pages(2))
+    assert (result.rows_read, result.rows_landed, result.bytes_read) == (200, 200, 2000)
+    assert fetch(warehouse_db, "select distinct writing_evaluation from raw.pc_evaluations") == [("多行\\n评价\ttab",)]
+    assert fetch(warehouse_db, "select max(_line_no), count(distinct _source_page) from raw.pc_evaluations") == [(100, 2)]
+
+
+def test_a_load_killed_halfway_leaves_nothing_and_the_rerun_completes(warehouse_db):
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {os.path.dirname(__file__)!r})
+        from datetime import date
+        from hcp import loading, warehouse
+        from test_loading import COLUMNS, pages
+        conn = warehouse.connect()
+        loading.land_batch(conn, source="pc", night=date(2026, 10, 31), table="raw.pc_evaluations",
+                           columns=COLUMNS, read_pages=pages(5, pause_after=3))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.time() + 60
+        copying = False
+        while not copying and time.time() < deadline and child.poll() is None:
+            # three pages are in the open transaction once the loader's last statement is a COPY
+            copying = fetch(warehouse_db, "select count(*) from pg_stat_activity where application_name = 'haochaping'"
+                                          " and query like 'copy%%' and pid <> pg_backend_pid()")[0][0] > 0
+            time.sleep(0.1)
+        assert copying, "the loader never reached its COPY"
+        time.sleep(0.3)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait(30)
+    time.sleep(0.5)  # the server notices the dropped connection and rolls its transaction back
+
+    assert fetch(warehouse_db, "select count(*) from raw.pc_evaluations") == [(0,)]
+    assert fetch(warehouse_db, "select count(*) from audit.watermarks") == [(0,)]
+
+    rerun = loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, 31), table="raw.pc_evaluations",
+                               columns=COLUMNS, read_pages=pages(5))
+    assert rerun.rows_landed == 500 and rerun.watermark_before is None
+    assert fetch(warehouse_db, "select status, error from audit.batches order by batch_id") == [
+        ("failed", "abandoned: the loader died mid-batch"),
+        ("succeeded", None),
+    ]
