@@ -1,0 +1,98 @@
+"""One night end to end, by the path `make run` takes: simulator -> Airflow DAG run -> marts -> summary.
+
+The marts are checked against an independent computation from the simulator's
+own ratings, and a second run of the same night must leave them unchanged.
+"""
+import os
+import subprocess
+import sys
+from collections import defaultdict
+from decimal import ROUND_HALF_UP, Decimal
+
+import psycopg2
+import pytest
+
+from hcp import connections, settings
+from tests.conftest import TEST_RATINGS_PER_DAY
+
+POINTS = {1: 10, 2: 8, 3: 6, 4: 3, 5: 0}
+
+
+def expected_agency_days(world):
+    """Per agency and Beijing day: ratings that count and their average points, from the world itself."""
+    groups = defaultdict(list)
+    defaults = defaultdict(int)
+    for r in world.ratings:
+        key = (r.org_code, r.rated_at.date())
+        if r.is_default:
+            defaults[key] += 1
+        else:
+            groups[key].append(POINTS[r.level])
+    keys = set(groups) | set(defaults)
+    return {
+        k: (len(groups[k]), defaults[k],
+            (Decimal(sum(groups[k])) / len(groups[k])).quantize(Decimal("0.0001"), ROUND_HALF_UP) if groups[k] else None)
+        for k in keys
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_run(make_database, pg_server, tmp_path_factory):
+    warehouse_value = make_database("hcp_e2e")
+    admin = psycopg2.connect(pg_server.dsn())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute('drop database if exists "airflow_e2e" with (force)')
+    admin.close()
+    env = {
+        **os.environ,
+        connections.env_var(settings.WAREHOUSE_CONN_ID): warehouse_value,
+        "HCP_AIRFLOW_DB": "airflow_e2e",
+        "HCP_LOCAL_DIR": str(tmp_path_factory.mktemp("local")),
+        "PYTHONPATH": str(settings.PROJECT_ROOT / "plugins"),
+    }
+    env.pop("AIRFLOW_HOME", None)  # the command makes its own, as `make run` does
+
+    def run():
+        result = subprocess.run(
+            [sys.executable, "-m", "hcp.cli", "demo", "--ratings-per-day", str(TEST_RATINGS_PER_DAY)],
+            env=env, capture_output=True, text=True, timeout=900,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result.stdout
+
+    conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("w", warehouse_value)))
+    yield run, conn
+    conn.close()
+
+
+def marts(conn):
+    with conn.cursor() as cur:
+        cur.execute("select org_code, rating_date, rating_count, default_rating_count, avg_points "
+                    "from marts.agency_daily_ratings order by 1, 2")
+        return cur.fetchall()
+
+
+def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world):
+    run, conn = demo_run
+    first_output = run()
+    assert "Rows per channel and state:" in first_output
+    assert "Best five agencies of 2026-10" in first_output and "Worst five agencies of 2026-10" in first_output
+
+    first = marts(conn)
+    expected = expected_agency_days(demo_world)
+    got = {(org, day): (count, defaults, avg) for org, day, count, defaults, avg in first}
+    assert got == expected
+
+    with conn.cursor() as cur:
+        cur.execute("select status, rows_read, rows_landed from audit.batches where source = 'pc'")
+        assert cur.fetchall() == [("succeeded", len(demo_world.ratings), len(demo_world.ratings))]
+        cur.execute("select bool_and(success) from audit.validations")
+        assert cur.fetchone() == (True,)
+    conn.commit()
+
+    second_output = run()
+    assert marts(conn) == first
+    pc_line = next(line for line in second_output.splitlines() if line.strip().startswith("pc "))
+    # two batches tonight: the whole history, then only the boundary row that `since` reads again
+    assert pc_line.split()[1:3] == ["2", "0"]
