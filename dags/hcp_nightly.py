@@ -9,6 +9,7 @@ from datetime import date, timedelta
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.timetables.trigger import CronTriggerTimetable
+
 from hcp import nightly
 from hcp.sources import SOURCES
 

@@ -1,6 +1,7 @@
+import random
+
 from hcp import uscc
 from hcp.simulator.world import make_org_code
-import random
 
 
 def test_a_published_code_is_valid():

@@ -108,6 +108,22 @@ def cmd_env(args: argparse.Namespace) -> None:
             print(f"export {key}={shlex.quote(env[key])}")
 
 
+def cmd_psql(args: argparse.Namespace) -> None:
+    kw = connections.postgres_kwargs(connections.parse(settings.WAREHOUSE_CONN_ID, runtime.start_warehouse()))
+    env = {**os.environ, "PGPASSWORD": kw.get("password", "")}
+    argv = [str(BIN / "psql"), "-h", kw["host"], "-p", str(kw["port"]), "-U", kw["user"], kw["dbname"]]
+    os.execve(argv[0], argv, env)
+
+
+def cmd_docs(args: argparse.Namespace) -> None:
+    from hcp import dbt
+
+    os.environ[runtime.WAREHOUSE_VAR] = runtime.start_warehouse()
+    if not (settings.DBT_PROJECT_DIR / "target" / "catalog.json").exists():
+        dbt.run(["docs", "generate"])
+    dbt.run(["docs", "serve", "--host", "127.0.0.1", "--port", "8081", "--no-browser"], capture=False)
+
+
 def cmd_stop(args: argparse.Namespace) -> None:
     if runtime.uses_embedded():
         runtime.embedded_server().stop()
@@ -125,6 +141,8 @@ def main(argv: list[str] | None = None) -> None:
     night.add_argument("--date", required=True, help="night D, YYYY-MM-DD")
     night.set_defaults(func=cmd_night)
     sub.add_parser("ui", help="airflow standalone on the same state").set_defaults(func=cmd_ui)
+    sub.add_parser("psql", help="psql on the warehouse").set_defaults(func=cmd_psql)
+    sub.add_parser("docs", help="serve dbt docs on 127.0.0.1:8081").set_defaults(func=cmd_docs)
     sub.add_parser("env", help="print shell exports for airflow and dbt by hand").set_defaults(func=cmd_env)
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
     args = parser.parse_args(argv)

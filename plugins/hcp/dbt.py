@@ -31,13 +31,17 @@ def dbt_executable() -> str:
     return str(Path(sys.executable).with_name("dbt"))
 
 
-def run(args: list[str], night: date | None = None, project_dir: Path = settings.DBT_PROJECT_DIR) -> None:
+def run(args: list[str], night: date | None = None, project_dir: Path = settings.DBT_PROJECT_DIR,
+        capture: bool = True) -> None:
     """``dbt <args>`` in the project, with the night as a var; raises with dbt's output when it fails."""
     command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if night is not None:
         command += ["--vars", f"{{night: '{night.isoformat()}'}}"]
     env = {**os.environ, **profile_env()}
     log.info("running %s", " ".join(command))
+    if not capture:
+        subprocess.run(command, env=env, cwd=project_dir, check=True)
+        return
     result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
     log.info("dbt output:\n%s", result.stdout[-20000:])
     if result.returncode != 0:

@@ -12,9 +12,10 @@ import sys
 from pathlib import Path
 
 import psycopg2
+from psycopg2 import sql
+
 from hcp import connections, settings
 from hcp.embedded_pg import EmbeddedServer
-from psycopg2 import sql
 
 WAREHOUSE_VAR = connections.env_var(settings.WAREHOUSE_CONN_ID)
 

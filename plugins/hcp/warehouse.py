@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from importlib.resources import files
 
 import psycopg2
+
 from hcp import connections, settings
 
 _DDL_LOCK = 7_401_001  # advisory lock id: concurrent loaders must not race on CREATE ... IF NOT EXISTS

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 
 import requests
+
 from hcp import connections, loading
 from hcp.timeutil import beijing_iso
 

@@ -1,0 +1,55 @@
+# Haochaping: `make run` (one night end to end on a demo world) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK_HASH := $(shell sha1sum requirements.lock | cut -c1-12)
+STAMP := $(VENV)/.installed-$(LOCK_HASH)
+HCP := PYTHONPATH=plugins $(BIN)/python -m hcp.cli
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: run test lint night ui docs psql stop env lock clean
+
+# The virtualenv, (re)installed from the lock whenever the lock changes.
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.8
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)  ## generate the demo world and run its last night through Airflow
+	$(HCP) demo
+
+test: $(STAMP) lint  ## the whole suite
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check plugins dags tests
+
+night: $(STAMP)  ## one night against the sources the Airflow connections name: make night DATE=2026-10-31
+	@test -n "$(DATE)" || { echo "usage: make night DATE=YYYY-MM-DD" >&2; exit 2; }
+	$(HCP) night --date $(DATE)
+
+ui: $(STAMP)  ## airflow standalone (api-server, scheduler, dag-processor) on the same state
+	$(HCP) ui
+
+docs: $(STAMP)  ## serve dbt docs on http://127.0.0.1:8081
+	$(HCP) docs
+
+psql: $(STAMP)  ## psql on the warehouse
+	$(HCP) psql
+
+stop: $(STAMP)  ## stop the embedded PostgreSQL
+	$(HCP) stop
+
+env: $(STAMP)  ## shell exports to run airflow or dbt by hand: eval "$$(make -s env)"
+	@$(HCP) env
+
+lock: $(STAMP)  ## re-resolve requirements.txt into requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 requirements.txt -o requirements.lock
+
+clean: stop  ## remove local state (embedded database, Airflow home, logs); keeps the virtualenv
+	rm -rf .local
