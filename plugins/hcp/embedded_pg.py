@@ -46,13 +46,18 @@ class EmbeddedServer:
         if not (self.data_dir / "PG_VERSION").exists():
             self._initdb()
         if not self.is_running():
-            _run_as_owner(
-                [
-                    str(BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-                    "-o", f"-h {self.host} -p {self.port} -k {self.data_dir}",
-                    "start",
-                ]
-            )
+            try:
+                _run_as_owner(
+                    [
+                        str(BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+                        "-o", f"-h {self.host} -p {self.port} -k {self.data_dir}",
+                        "start",
+                    ]
+                )
+            except RuntimeError as exc:
+                tail = "\n".join(self.log_file.read_text(errors="replace").splitlines()[-5:])
+                hint = f" (port {self.port} taken? set HCP_PG_PORT)" if "already in use" in tail else ""
+                raise RuntimeError(f"embedded PostgreSQL did not start{hint}:\n{tail}") from exc
         return self
 
     def stop(self) -> None:
