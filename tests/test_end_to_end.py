@@ -62,7 +62,7 @@ def demo_run(make_database, pg_server, tmp_path_factory):
         return result.stdout
 
     conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("w", warehouse_value)))
-    yield run, conn
+    yield run, conn, env
     conn.close()
 
 
@@ -74,7 +74,7 @@ def marts(conn):
 
 
 def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world):
-    run, conn = demo_run
+    run, conn, _ = demo_run
     first_output = run()
     assert "Rows per channel and state:" in first_output
     assert "Best five agencies of 2026-10" in first_output and "Worst five agencies of 2026-10" in first_output
@@ -96,3 +96,12 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
     pc_line = next(line for line in second_output.splitlines() if line.strip().startswith("pc "))
     # two batches tonight: the whole history, then only the boundary row that `since` reads again
     assert pc_line.split()[1:3] == ["2", "0"]
+
+
+def test_make_night_names_the_source_connections_it_lacks(demo_run):
+    _, _, env = demo_run
+    env = {k: v for k, v in env.items() if k != "AIRFLOW_CONN_HCP_PC"}
+    result = subprocess.run([sys.executable, "-m", "hcp.cli", "night", "--date", "2026-10-31"],
+                            env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode != 0
+    assert "hcp_pc (set AIRFLOW_CONN_HCP_PC or add it in Airflow)" in result.stderr

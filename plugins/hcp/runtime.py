@@ -78,6 +78,8 @@ def airflow_env(warehouse_value: str, extra: dict[str, str] | None = None) -> di
         "AIRFLOW__LOGGING__COLORED_CONSOLE_LOG": "False",
         WAREHOUSE_VAR: warehouse_value,
         "PYTHONPATH": os.pathsep.join(p for p in (plugins, os.environ.get("PYTHONPATH")) if p),
+        # `airflow standalone` starts its components as `airflow ...` from PATH: ours first.
+        "PATH": os.pathsep.join((str(Path(sys.executable).parent), os.environ.get("PATH", ""))),
         "GX_ANALYTICS_ENABLED": "false",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
