@@ -1,4 +1,4 @@
-"""hcp_nightly: pull the night's ratings, validate each batch, build the marts.
+"""hcp_nightly: pull the night's ratings from every source, validate each batch, build the marts.
 
 Thin on purpose: every task calls a function in plugins/hcp/nightly.py.
 """
@@ -17,8 +17,7 @@ BEIJING = "Asia/Shanghai"
 MARTS = Asset(name="marts.agency_daily_ratings", uri="hcp://warehouse/marts/agency_daily_ratings")
 
 
-def raw_asset(source: str) -> Asset:
-    table = SOURCES[source].raw_table
+def table_asset(table: str) -> Asset:
     return Asset(name=table, uri=f"hcp://warehouse/{table.replace('.', '/')}")
 
 
@@ -41,21 +40,23 @@ def hcp_nightly():
         run_time = context["logical_date"] or context["dag_run"].run_after
         return nightly.resolve_night(context["params"].get("night"), run_time).isoformat()
 
-    @task(outlets=[raw_asset("pc")], execution_timeout=timedelta(hours=1))
-    def extract_pc(night: str) -> dict:
-        return nightly.extract("pc", date.fromisoformat(night))
-
-    @task(execution_timeout=timedelta(minutes=30))
-    def validate_pc(batch: dict) -> dict:
-        return nightly.validate("pc", batch["batch_id"])
-
     @task(outlets=[MARTS], execution_timeout=timedelta(hours=1))
     def build_marts(night: str) -> None:
         nightly.build_marts(date.fromisoformat(night))
 
     night = resolve_night()
-    validated = validate_pc(extract_pc(night))
-    validated >> build_marts(night)
+    marts = build_marts(night)
+    for source in SOURCES.values():
+        @task(task_id=f"extract_{source.name}", outlets=[table_asset(t) for t in source.raw_tables],
+              execution_timeout=timedelta(hours=1))
+        def extract(night: str, name: str = source.name) -> dict:
+            return nightly.extract(name, date.fromisoformat(night))
+
+        @task(task_id=f"validate_{source.name}", execution_timeout=timedelta(minutes=30))
+        def validate(batch: dict, name: str = source.name) -> list[dict]:
+            return nightly.validate(name, batch["batch_id"])
+
+        validate(extract(night)) >> marts
 
 
 dag = hcp_nightly()

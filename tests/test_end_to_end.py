@@ -13,6 +13,7 @@ import psycopg2
 import pytest
 
 from hcp import connections, settings
+from hcp.sources import SOURCES
 from tests.conftest import TEST_RATINGS_PER_DAY
 
 POINTS = {1: 10, 2: 8, 3: 6, 4: 3, 5: 0}
@@ -23,6 +24,8 @@ def expected_agency_days(world):
     groups = defaultdict(list)
     defaults = defaultdict(int)
     for r in world.ratings:
+        if r.channel != "pc":  # the only channel modelled in dbt so far
+            continue
         key = (r.org_code, r.rated_at.date())
         if r.is_default:
             defaults[key] += 1
@@ -76,7 +79,7 @@ def marts(conn):
 def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world):
     run, conn, _ = demo_run
     first_output = run()
-    assert "Rows per channel and state:" in first_output
+    assert "Rows per source and state" in first_output
     assert "Best five agencies of 2026-10" in first_output and "Worst five agencies of 2026-10" in first_output
 
     first = marts(conn)
@@ -85,17 +88,22 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
     assert got == expected
 
     with conn.cursor() as cur:
-        cur.execute("select status, rows_read, rows_landed from audit.batches where source = 'pc'")
-        assert cur.fetchall() == [("succeeded", len(demo_world.ratings), len(demo_world.ratings))]
+        cur.execute("select source, status, rows_read, rows_landed from audit.batches order by source")
+        batches = {source: rest for source, *rest in cur.fetchall()}
+        pc = sum(1 for r in demo_world.ratings if r.channel == "pc")
+        assert batches["pc"] == ["succeeded", pc, pc]
+        assert set(batches) == set(SOURCES) and all(b[0] == "succeeded" for b in batches.values())
         cur.execute("select bool_and(success) from audit.validations")
         assert cur.fetchone() == (True,)
     conn.commit()
 
     second_output = run()
     assert marts(conn) == first
-    pc_line = next(line for line in second_output.splitlines() if line.strip().startswith("pc "))
-    # two batches tonight: the whole history, then only the boundary row that `since` reads again
-    assert pc_line.split()[1:3] == ["2", "0"]
+    lines = {line.split()[0]: line.split()[1:] for line in second_output.splitlines() if line.startswith("  ")}
+    # two batches tonight for each source, none failed: the whole history, then what is new or re-read
+    assert all(lines[source][:2] == ["2", "0"] for source in SOURCES)
+    # the pc boundary row that the inclusive `since` reads again is the one superseded version
+    assert lines["pc"][-1] == "1"
 
 
 def test_make_night_names_the_source_connections_it_lacks(demo_run):

@@ -17,8 +17,9 @@ def pages(n_pages, rows_per_page=100, pause_after=None):
         for p in range(n_pages):
             if pause_after is not None and p == pause_after:
                 time.sleep(60)  # killed here
-            rows = [[f"E{p:03d}{i:04d}", "5", "多行\\n评价\ttab"] for i in range(rows_per_page)]
-            yield loading.Page(f"page {p + 1}", rows, 1000, f"2026-10-31T10:{p:02d}:00+08:00")
+            rows = [[i + 1, f"E{p:03d}{i:04d}", "5", "多行\\n评价\ttab"] for i in range(rows_per_page)]
+            yield loading.Page("raw.pc_evaluations", COLUMNS, f"page {p + 1}", rows, 1000,
+                               f"2026-10-31T10:{p:02d}:00+08:00")
     return read
 
 
@@ -31,8 +32,7 @@ def fetch(conn, sql):
 
 
 def test_text_is_landed_verbatim(warehouse_db):
-    result = loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, 31), table="raw.pc_evaluations",
-                                columns=COLUMNS, read_pages=pages(2))
+    result = loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, 31), read_pages=pages(2))
     assert (result.rows_read, result.rows_landed, result.bytes_read) == (200, 200, 2000)
     assert fetch(warehouse_db, "select distinct writing_evaluation from raw.pc_evaluations") == [("多行\\n评价\ttab",)]
     assert fetch(warehouse_db, "select max(_line_no), count(distinct _source_page) from raw.pc_evaluations") == [(100, 2)]
@@ -46,8 +46,7 @@ def test_a_load_killed_halfway_leaves_nothing_and_the_rerun_completes(warehouse_
         from hcp import loading, warehouse
         from test_loading import COLUMNS, pages
         conn = warehouse.connect()
-        loading.land_batch(conn, source="pc", night=date(2026, 10, 31), table="raw.pc_evaluations",
-                           columns=COLUMNS, read_pages=pages(5, pause_after=3))
+        loading.land_batch(conn, source="pc", night=date(2026, 10, 31), read_pages=pages(5, pause_after=3))
     """)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     child = subprocess.Popen([sys.executable, "-c", script], env=env)
@@ -69,8 +68,7 @@ def test_a_load_killed_halfway_leaves_nothing_and_the_rerun_completes(warehouse_
     assert fetch(warehouse_db, "select count(*) from raw.pc_evaluations") == [(0,)]
     assert fetch(warehouse_db, "select count(*) from audit.watermarks") == [(0,)]
 
-    rerun = loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, 31), table="raw.pc_evaluations",
-                               columns=COLUMNS, read_pages=pages(5))
+    rerun = loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, 31), read_pages=pages(5))
     assert rerun.rows_landed == 500 and rerun.watermark_before is None
     assert fetch(warehouse_db, "select status, error from audit.batches order by batch_id") == [
         ("failed", "abandoned: the loader died mid-batch"),

@@ -4,14 +4,13 @@ from datetime import date
 import pytest
 
 from hcp import loading, validation
-from hcp.channels import pc
+from hcp.sources import pc
 
 
 def land(conn, rows):
     def read(_):
-        yield loading.Page("page 1", rows, 100, None)
-    return loading.land_batch(conn, source="pc", night=date(2026, 10, 31), table=pc.TABLE,
-                              columns=list(pc.FIELDS), read_pages=read)
+        yield loading.Page(pc.TABLE, list(pc.FIELDS), "page 1", [[i, *row] for i, row in enumerate(rows, 1)], 100)
+    return loading.land_batch(conn, source="pc", night=date(2026, 10, 31), read_pages=read)
 
 
 def item(evaluation_id, satisfaction="5", dept_code="91350100M000100Y43", assess_time="2026-10-31 09:00:00",
@@ -25,7 +24,7 @@ def item(evaluation_id, satisfaction="5", dept_code="91350100M000100Y43", assess
 def test_a_clean_batch_passes_and_is_recorded(warehouse_db):
     batch = land(warehouse_db, [item("a"), item("b", satisfaction="1")])
     outcome = validation.validate_batch(warehouse_db, "pc", batch.batch_id)
-    assert outcome.success and outcome.evaluated >= 9
+    assert outcome[0]["success"] and outcome[0]["evaluated"] >= 9
     with warehouse_db.cursor() as cur:
         cur.execute("select success from audit.validations where batch_id = %s", (batch.batch_id,))
         assert cur.fetchone() == (True,)
@@ -38,7 +37,7 @@ def test_a_bad_batch_fails_naming_what_broke_and_only_its_own_rows_count(warehou
     with pytest.raises(validation.BatchValidationFailed) as failure:
         validation.validate_batch(warehouse_db, "pc", bad.batch_id)
     message = str(failure.value)
-    assert "expect_column_values_to_be_in_set(satisfaction): 1 rows" in message
+    assert "raw_pc_evaluations: expect_column_values_to_be_in_set(satisfaction): 1 rows" in message
     assert "expect_column_values_to_match_regex(assess_time): 1 rows" in message
     assert "expect_column_values_to_match_regex(dept_code): 1 rows" in message
     with warehouse_db.cursor() as cur:
@@ -47,5 +46,5 @@ def test_a_bad_batch_fails_naming_what_broke_and_only_its_own_rows_count(warehou
     assert success is False
     assert {f["column"] for f in failed} == {"satisfaction", "assess_time", "dept_code"}
     # the batch picked by _batch_id: the earlier good batch still passes on its own
-    assert validation.validate_batch(warehouse_db, "pc", good.batch_id).success
+    assert validation.validate_batch(warehouse_db, "pc", good.batch_id)[0]["success"]
     assert validation.DATA_DOCS_INDEX.exists()

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import secrets
 import shlex
 import subprocess
 import sys
@@ -14,8 +12,10 @@ from datetime import date, timedelta
 from hcp import connections, runtime, settings, summary, validation, warehouse
 from hcp.embedded_pg import BIN
 from hcp.simulator import world as sim_world
-from hcp.simulator.pc_api import PcApi, PcApiServer
+from hcp.simulator.demo import demo_sources
 from hcp.sources import SOURCES
+
+DEMO_HOTLINE_DB = "hcp_hotline_demo"  # the simulated 12345 database, apart from the warehouse
 
 
 def run_night(env: dict[str, str], night: date) -> None:
@@ -48,13 +48,12 @@ def print_summary(warehouse_value: str, night: date) -> None:
 def cmd_demo(args: argparse.Namespace) -> None:
     started = time.monotonic()
     warehouse_value = runtime.start_warehouse()
+    server = connections.postgres_kwargs(connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value))
+    runtime.create_databases(server, [DEMO_HOTLINE_DB])
     world = sim_world.build_world(seed=args.seed, ratings_per_day=args.ratings_per_day)
-    token = secrets.token_urlsafe(24)  # per run, never stored
-    with PcApiServer(PcApi(world.ratings, token)) as pc_api:
-        demo_sources = {
-            connections.env_var("hcp_pc"): json.dumps({"conn_type": "http", "host": pc_api.base_url, "password": token}),
-        }
-        env = runtime.airflow_env(warehouse_value, demo_sources)
+    root = settings.LOCAL_DIR / "demo"
+    with demo_sources(world, root, args.ratings_per_day, server, DEMO_HOTLINE_DB) as source_connections:
+        env = runtime.airflow_env(warehouse_value, source_connections)
         runtime.migrate_airflow_db(env)
         run_night(env, world.end)
     print_summary(warehouse_value, world.end)

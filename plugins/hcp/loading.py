@@ -1,29 +1,52 @@
-"""Landing a batch: COPY into an append-only raw table, audited, all or nothing.
+"""Landing a batch: COPY into append-only raw tables, audited, all or nothing.
 
-A batch is one source's load for one night. Its rows, its ``audit.batches``
-row and the source's watermark commit in one transaction, so a load killed
-halfway leaves no partial batch and the next run resumes from the old
-watermark. Pages stream through COPY one at a time: memory stays flat.
+A batch is one source's load for one night. Its rows, its quarantined rows,
+the files it took, its ``audit.batches`` row and the source's watermark commit
+in one transaction, so a load killed halfway leaves no partial batch and the
+next run resumes from the old watermark. Pages stream through COPY one at a
+time: memory stays flat however large the night is.
 """
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Page:
-    """One unit read from a source: an API page or a file."""
+class Rejected:
+    """A row (or a whole file, line_no None) that cannot be landed, kept in audit.quarantine with a reason."""
 
+    line_no: int | None
+    record: str | None  # the original record as received, decoded as far as it would go
+    reason: str  # a code from audit.quarantine's documented list
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TakenFile:
+    name: str  # path relative to the source's root
+    checksum: str  # sha256 of the bytes read
+    size: int
+
+
+@dataclass(frozen=True)
+class Page:
+    """One unit read from a source: an API page, a file, or a slice of a large file."""
+
+    table: str
+    columns: Sequence[str]
     label: str  # where the rows came from: page number and cursor, or file name
-    rows: Sequence[Sequence[object]]  # values in the raw table's column order
-    bytes_read: int
-    watermark: str | None  # the source position after this page, when it has one
+    rows: Sequence[Sequence[object]]  # values in ``columns`` order, each with its line number first
+    bytes_read: int = 0
+    watermark: str | None = None  # the source position after this page, when it has one
+    taken: TakenFile | None = None  # set on the last page of a file: the file counts as taken
+    rejected: Sequence[Rejected] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -33,7 +56,9 @@ class BatchResult:
     status: str
     rows_read: int
     rows_landed: int
+    rows_rejected: int
     bytes_read: int
+    files_taken: int
     watermark_before: str | None
     watermark_after: str | None
 
@@ -42,20 +67,31 @@ def _copy_value(value: object) -> str:
     if value is None:
         return r"\N"
     text = value if isinstance(value, str) else str(value)
-    return (text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r"))
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
 
 
-def _copy_buffer(rows: Iterable[Sequence[object]], batch_id: int, label: str) -> tuple[io.StringIO, int]:
+def _copy_buffer(rows: Iterable[Sequence[object]], batch_id: int, label: str) -> io.StringIO:
     buffer = io.StringIO()
-    count = 0
-    for line_no, row in enumerate(rows, start=1):
-        fields = [_copy_value(v) for v in row]
-        fields += [str(batch_id), _copy_value(label), str(line_no)]
-        buffer.write("\t".join(fields))
-        buffer.write("\n")
-        count += 1
+    suffix = f"\t{batch_id}\t{_copy_value(label)}\t"
+    for line_no, *values in rows:
+        buffer.write("\t".join(_copy_value(v) for v in values))
+        buffer.write(f"{suffix}{line_no}\n")
     buffer.seek(0)
-    return buffer, count
+    return buffer
+
+
+def watermark_of(conn, source: str) -> str | None:
+    with conn.cursor() as cur:
+        cur.execute("select value from audit.watermarks where source = %s", (source,))
+        found = cur.fetchone()
+    return found[0] if found else None
+
+
+def files_taken(conn, source: str) -> set[tuple[str, str]]:
+    """(name, checksum) of every file this source has landed: a file is taken again only when its bytes change."""
+    with conn.cursor() as cur:
+        cur.execute("select file_name, checksum from audit.files_taken where source = %s", (source,))
+        return set(cur.fetchall())
 
 
 def land_batch(
@@ -63,8 +99,6 @@ def land_batch(
     *,
     source: str,
     night: date,
-    table: str,
-    columns: Sequence[str],
     read_pages: Callable[[str | None], Iterator[Page]],
     redact: Callable[[str], str] = lambda s: s,
 ) -> BatchResult:
@@ -94,25 +128,33 @@ def land_batch(
         batch_id = cur.fetchone()[0]
     conn.commit()
 
-    copy_sql = f"copy {table} ({', '.join([*columns, '_batch_id', '_source_page', '_line_no'])}) from stdin"
-    rows_read = rows_landed = bytes_read = 0
+    landed = rejected = bytes_read = taken = 0
     watermark_before = watermark = None
     try:
         with conn.cursor() as cur:
             # One load per source at a time; a second waits rather than reading the same pages twice.
             cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"hcp.load.{source}",))
-            cur.execute("select value from audit.watermarks where source = %s", (source,))
-            found = cur.fetchone()
-            watermark_before = watermark = found[0] if found else None
+            watermark_before = watermark = watermark_of(conn, source)
             for page in read_pages(watermark_before):
-                buffer, count = _copy_buffer(page.rows, batch_id, page.label)
-                rows_read += count
                 bytes_read += page.bytes_read
-                cur.copy_expert(copy_sql, buffer)
-                rows_landed += cur.rowcount
+                if page.rows:
+                    columns = ", ".join([*page.columns, "_batch_id", "_source_page", "_line_no"])
+                    cur.copy_expert(f"copy {page.table} ({columns}) from stdin",
+                                    _copy_buffer(page.rows, batch_id, page.label))
+                    landed += cur.rowcount
+                if page.rejected:
+                    _quarantine(cur, batch_id, source, page)
+                    rejected += len(page.rejected)
+                if page.taken is not None:
+                    cur.execute(
+                        "insert into audit.files_taken (source, file_name, checksum, size_bytes, batch_id) "
+                        "values (%s, %s, %s, %s, %s) on conflict do nothing",
+                        (source, page.taken.name, page.taken.checksum, page.taken.size, batch_id),
+                    )
+                    taken += 1
                 if page.watermark is not None:
                     watermark = page.watermark
-            if watermark is not None:
+            if watermark is not None and watermark != watermark_before:
                 cur.execute(
                     """
                     insert into audit.watermarks (source, value, batch_id) values (%s, %s, %s)
@@ -124,11 +166,12 @@ def land_batch(
             cur.execute(
                 """
                 update audit.batches
-                   set status = 'succeeded', rows_read = %s, rows_landed = %s, bytes_read = %s,
-                       watermark_before = %s, watermark_after = %s, ended_at = clock_timestamp()
+                   set status = 'succeeded', rows_read = %s, rows_landed = %s, rows_rejected = %s,
+                       bytes_read = %s, files_taken = %s, watermark_before = %s, watermark_after = %s,
+                       ended_at = clock_timestamp()
                  where batch_id = %s
                 """,
-                (rows_read, rows_landed, bytes_read, watermark_before, watermark, batch_id),
+                (landed + rejected, landed, rejected, bytes_read, taken, watermark_before, watermark, batch_id),
             )
         conn.commit()
     except BaseException as exc:
@@ -138,15 +181,35 @@ def land_batch(
             cur.execute(
                 """
                 update audit.batches
-                   set status = 'failed', rows_read = %s, bytes_read = %s, watermark_before = %s,
+                   set status = 'failed', bytes_read = %s, watermark_before = %s,
                        ended_at = clock_timestamp(), error = %s
                  where batch_id = %s
                 """,
-                (rows_read, bytes_read, watermark_before, error, batch_id),
+                (bytes_read, watermark_before, error, batch_id),
             )
         conn.commit()
         log.error("batch %s of %s failed: %s", batch_id, source, error)
         raise
-    result = BatchResult(batch_id, source, "succeeded", rows_read, rows_landed, bytes_read, watermark_before, watermark)
+    result = BatchResult(batch_id, source, "succeeded", landed + rejected, landed, rejected, bytes_read, taken,
+                         watermark_before, watermark)
     log.info("landed %s", result)
     return result
+
+
+def _quarantine(cur, batch_id: int, source: str, page: Page) -> None:
+    buffer = io.StringIO()
+    for r in page.rejected:
+        values = [batch_id, source, page.label, r.line_no, r.record, r.reason, r.detail]
+        buffer.write("\t".join(_copy_value(v) for v in values) + "\n")
+    buffer.seek(0)
+    cur.copy_expert(
+        "copy audit.quarantine (batch_id, source, source_page, line_no, record, reason, detail) from stdin", buffer)
+
+
+def as_json_text(value: object) -> str | None:
+    """A JSON value as raw text: strings as they are, arrays and objects as JSON."""
+    if value is None:
+        return None
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)

@@ -22,9 +22,9 @@ def extract(source: str, night: date) -> dict:
         return asdict(SOURCES[source].extract(conn, night))
 
 
-def validate(source: str, batch_id: int) -> dict:
+def validate(source: str, batch_id: int) -> list[dict]:
     with warehouse.connection() as conn:
-        return asdict(validation.validate_batch(conn, source, batch_id))
+        return validation.validate_batch(conn, source, batch_id)
 
 
 def build_marts(night: date) -> None:

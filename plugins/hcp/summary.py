@@ -8,26 +8,36 @@ from hcp.sources import SOURCES
 MIN_RATINGS_TO_RANK = 30  # a month's handful of ratings says little; the adjusted score of step 4 replaces this
 
 
-def rows_per_channel(conn, night: date) -> list[tuple]:
-    """Per source: rows read and landed this night's batches, and the state of every landed version so far."""
-    rows = []
+def rows_per_source(conn, night: date) -> list[tuple]:
+    """Per source, this night's batches: how many, how many failed, rows read, landed and quarantined."""
     with conn.cursor() as cur:
-        for source in SOURCES.values():
-            cur.execute(
-                """
-                select count(*), coalesce(sum(rows_read), 0), coalesce(sum(rows_landed), 0),
-                       count(*) filter (where status = 'failed')
-                from audit.batches where source = %s and night = %s
-                """,
-                (source.name, night),
-            )
-            batches, read, landed, failed = cur.fetchone()
-            cur.execute(f"select count(*) from {source.raw_table}")
-            versions = cur.fetchone()[0]
-            cur.execute("select count(*) from intermediate.int_ratings_deduplicated where channel = %s", (source.name,))
-            current = cur.fetchone()[0]
-            rows.append((source.name, batches, failed, read, landed, current, versions - current))
-    return rows
+        cur.execute(
+            """
+            select source, count(*), count(*) filter (where status = 'failed'),
+                   coalesce(sum(rows_read), 0), coalesce(sum(rows_landed), 0), coalesce(sum(rows_rejected), 0)
+            from audit.batches where night = %s
+            group by source
+            """,
+            (night,),
+        )
+        found = {row[0]: row[1:] for row in cur.fetchall()}
+    return [(name, *found.get(name, (0, 0, 0, 0, 0))) for name in SOURCES]
+
+
+def rating_versions(conn) -> dict[str, tuple[int, int]]:
+    """Per channel modelled in dbt so far: ratings in their latest version, and older versions superseded."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            select channel, count(*) filter (where version_rank = 1), count(*) filter (where version_rank > 1)
+            from (select channel, row_number() over (partition by channel, evaluation_id
+                                                      order by updated_at desc, batch_id desc, line_no desc)
+                         as version_rank
+                  from staging.stg_pc__evaluations) versions
+            group by channel
+            """
+        )
+        return {channel: (current, superseded) for channel, current, superseded in cur.fetchall()}
 
 
 def agencies_of_month(conn, night: date, best: bool, limit: int = 5) -> list[tuple]:
@@ -51,11 +61,16 @@ def agencies_of_month(conn, night: date, best: bool, limit: int = 5) -> list[tup
 
 
 def render(conn, night: date, links: dict[str, str]) -> str:
-    lines = [f"Haochaping night {night}", "", "Rows per channel and state:"]
-    lines.append(f"  {'channel':<8} {'batches':>7} {'failed':>6} {'read':>9} {'landed':>9} {'current':>9} {'superseded':>10}")
-    for name, batches, failed, read, landed, current, superseded in rows_per_channel(conn, night):
-        lines.append(f"  {name:<8} {batches:>7} {failed:>6} {read:>9} {landed:>9} {current:>9} {superseded:>10}")
-    lines.append("  (read/landed: this night's batches; current/superseded: every version landed so far)")
+    versions = rating_versions(conn)
+    lines = [f"Haochaping night {night}", "", "Rows per source and state (this night's batches):"]
+    header = ("source", "batches", "failed", "read", "landed", "quarantined", "current", "superseded")
+    lines.append("  {:<14}{:>8}{:>7}{:>10}{:>10}{:>12}{:>10}{:>11}".format(*header))
+    for name, batches, failed, read, landed, quarantined in rows_per_source(conn, night):
+        current, superseded = versions.get(name, ("-", "-"))
+        lines.append(f"  {name:<14}{batches:>8}{failed:>7}{read:>10}{landed:>10}{quarantined:>12}"
+                     f"{current:>10}{superseded:>11}")
+    lines.append("  (current/superseded: latest and older versions of every rating landed so far, for the")
+    lines.append("   channels the dbt models cover; '-': landed in raw, not modelled yet)")
     for title, best in (("Best", True), ("Worst", False)):
         lines += ["", f"{title} five agencies of {night:%Y-%m} by average points (at least {MIN_RATINGS_TO_RANK} ratings):"]
         for org_code, ratings, avg in agencies_of_month(conn, night, best):

@@ -1,13 +1,16 @@
-"""The demo world: who rates whom, when, and how.
+"""The demo world: who rates whom, on which channel, when, and how.
 
-Everything is drawn from one ``random.Random(seed)`` so the same seed and size
-always give the same world, byte for byte.
+The organisation comes from ``random.Random(seed)``; each day's ratings from a
+generator seeded by (seed, day), so the same seed and size always give the
+same world, byte for byte, and a day can be made without the days before it.
+Ratings are kept in canonical terms (level 1 = 非常满意 .. 5 = 非常不满意);
+each channel module renders them in its own native format.
 """
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from hcp import uscc
 
@@ -22,9 +25,13 @@ DEPARTMENTS = ["政务服务管理办公室", "市场监督管理局", "人力�
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
 
-# Share of ratings at canonical levels 1..5 (1 = very satisfied); bad reviews are rare.
+# Realistic channel shares of a province's ratings.
+CHANNEL_SHARES = {"pc": 0.30, "app": 0.35, "hall": 0.22, "hotline": 0.07, "sms": 0.06}
+# Share of ratings at canonical levels 1..5; bad reviews are rare.
 LEVEL_WEIGHTS = (0.86, 0.10, 0.03, 0.007, 0.003)
 REASON_CODES = ("501", "502", "503", "504", "505", "506", "507", "599")
+APP_CLIENTS = ("ios", "android", "wechat", "alipay")
+LEVEL_NAMES = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
 
 
 @dataclass(frozen=True)
@@ -34,15 +41,14 @@ class Agency:
     parent_org_code: str | None
     area_code: str
     admin_level: str
-    # Agencies differ in quality so that scores and ranks mean something.
-    quality: float
+    quality: float  # agencies differ so that scores and ranks mean something
 
 
 @dataclass(frozen=True)
 class Platform:
     platform_code: str
     platform_name: str
-    platform_type: str
+    platform_type: str  # portal / mobile / hall_device / hotline / sms
     org_code: str
 
 
@@ -52,6 +58,7 @@ class Staff:
     staff_name: str
     org_code: str
     window_no: str
+    active: bool = True
 
 
 @dataclass(frozen=True)
@@ -59,13 +66,26 @@ class ServiceItem:
     item_code: str
     item_name: str
     org_code: str
-    case_type: str
+    case_type: str  # 即办件 / 承诺件
     promised_days: int
 
 
 @dataclass(frozen=True)
+class Case:
+    case_no: str
+    item_code: str
+    org_code: str
+    platform_code: str
+    staff_no: str | None
+    applicant_type: int
+    submitted_at: datetime
+    completed_at: datetime
+    listed_on: date | None  # the master-data snapshot that first lists it; None: never listed
+
+
+@dataclass(frozen=True)
 class Rating:
-    """One rating in canonical terms; each channel renders it in its own format."""
+    """One rating in canonical terms."""
 
     channel: str
     evaluation_id: str
@@ -80,11 +100,28 @@ class Rating:
     comment: str | None
     rated_at: datetime  # Beijing wall-clock time, naive
     updated_at: datetime
-    seq: int  # 1 first rating, 2 follow-up
+    seq: int  # 1 first rating, 2 follow-up (追评)
     user_type: int  # 1 person, 2 legal entity
     user_name: str
     user_phone: str
-    is_default: bool = False  # system default rating after 7 days without one
+    user_id_card: str
+    is_default: bool = False  # pc only: system default rating after 7 days without one
+    client: str | None = None  # app only
+    window_no: str | None = None  # hall only
+    hall_code: str | None = None  # hall only
+    reply_text: str | None = None  # sms only: the reply as the rater typed it
+    is_deleted: bool = False  # hotline only: a withdrawn rating
+
+
+@dataclass(frozen=True)
+class SmsNoise:
+    """An SMS reply that is not a rating: an opt-out or junk."""
+
+    msg_id: str
+    case_no: str
+    phone: str
+    reply_text: str
+    received_at: datetime
 
 
 @dataclass
@@ -96,7 +133,23 @@ class World:
     platforms: list[Platform] = field(default_factory=list)
     staff: list[Staff] = field(default_factory=list)
     items: list[ServiceItem] = field(default_factory=list)
+    cases: list[Case] = field(default_factory=list)
     ratings: list[Rating] = field(default_factory=list)
+    sms_noise: list[SmsNoise] = field(default_factory=list)
+    _by_day: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def ratings_on(self, channel: str, day: date) -> list[Rating]:
+        """The channel's ratings of one Beijing day, in the order they were made."""
+        if not self._by_day:
+            for r in self.ratings:
+                self._by_day.setdefault((r.channel, r.rated_at.date()), []).append(r)
+        return self._by_day.get((channel, day), [])
+
+    def days(self) -> list[date]:
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+    def platform(self, platform_type: str) -> Platform:
+        return next(p for p in self.platforms if p.platform_type == platform_type)
 
 
 def make_org_code(rng: random.Random, area_code: str) -> str:
@@ -106,10 +159,11 @@ def make_org_code(rng: random.Random, area_code: str) -> str:
     return first17 + uscc.check_character(first17)
 
 
-def _person(rng: random.Random) -> tuple[str, str]:
+def _person(rng: random.Random) -> tuple[str, str, str]:
     name = rng.choice(SURNAMES) + rng.choice(GIVEN) + (rng.choice(GIVEN) if rng.random() < 0.6 else "")
     phone = "1" + rng.choice("3456789") + "".join(rng.choice("0123456789") for _ in range(9))
-    return name, phone
+    id_card = "3201" + "".join(rng.choice("0123456789") for _ in range(13)) + rng.choice("0123456789X")
+    return name, phone, id_card
 
 
 def build_world(
@@ -118,10 +172,10 @@ def build_world(
     end: date = DEFAULT_END,
     days: int = DEFAULT_DAYS,
 ) -> World:
-    rng = random.Random(seed)
     world = World(seed=seed, start=end - timedelta(days=days - 1), end=end)
-    _build_organisation(rng, world)
-    _build_pc_ratings(rng, world, ratings_per_day)
+    _build_organisation(random.Random(seed), world)
+    for day in world.days():
+        _build_day(world, day, ratings_per_day)
     return world
 
 
@@ -145,10 +199,17 @@ def _build_organisation(rng: random.Random, world: World) -> None:
                 Agency(make_org_code(rng, county_code), f"{city_name}{suffix}区政务服务中心", city.org_code,
                        county_code, "county", rng.uniform(0.2, 1.0))
             )
-    world.platforms.append(Platform("PT32PC0001", "江苏政务服务网", "portal", province.org_code))
+    for code, name, kind in (
+        ("PT32PC0001", "江苏政务服务网", "portal"),
+        ("PT32APP001", "苏服办", "mobile"),
+        ("PT32HALL01", "政务服务大厅评价器", "hall_device"),
+        ("PT3212345H", "12345政务服务便民热线", "hotline"),
+        ("PT32SMS001", "好差评短信评价", "sms"),
+    ):
+        world.platforms.append(Platform(code, name, kind, province.org_code))
     for i, agency in enumerate(world.agencies):
         for w in range(1, 4):
-            name, _ = _person(rng)
+            name, _, _ = _person(rng)
             world.staff.append(Staff(f"S{agency.area_code}{i:03d}{w}", name, agency.org_code, f"W{w:02d}"))
         for k in range(1, 5):
             case_type = "即办件" if k % 2 else "承诺件"
@@ -158,7 +219,7 @@ def _build_organisation(rng: random.Random, world: World) -> None:
             )
 
 
-def _level(rng: random.Random, quality: float) -> int:
+def _level(rng: random.Random, quality: float, channel: str) -> int:
     # Worse agencies shift weight from "very satisfied" toward the lower levels.
     weights = list(LEVEL_WEIGHTS)
     shift = (1.0 - quality) * 0.25
@@ -167,54 +228,118 @@ def _level(rng: random.Random, quality: float) -> int:
     weights[2] += shift * 0.3
     weights[3] += shift * 0.13
     weights[4] += shift * 0.07
-    return rng.choices((1, 2, 3, 4, 5), weights)[0]
+    level = rng.choices((1, 2, 3, 4, 5), weights)[0]
+    if channel == "hotline":  # the hotline asks on three levels only: 满意 / 基本满意 / 不满意
+        level = min(max(level, 2), 4)
+    return level
 
 
-def _build_pc_ratings(rng: random.Random, world: World, per_day: int) -> None:
+def sms_reply_text(rng: random.Random, level: int) -> str:
+    """What a rater types back: a digit, often full-width or padded, or the level's words."""
+    form = rng.random()
+    if form < 0.55:
+        return str(level)
+    if form < 0.70:
+        return chr(0xFF10 + level)  # full-width digit, e.g. "５"
+    if form < 0.80:
+        return f" {level} "
+    if form < 0.90:
+        return LEVEL_NAMES[level]
+    return LEVEL_NAMES[level] + rng.choice(("!!", "！", "，谢谢", "。"))
+
+
+def _build_day(world: World, day: date, per_day: int) -> None:
+    rng = random.Random(f"{world.seed}:{day.isoformat()}")
     agencies = {a.org_code: a for a in world.agencies}
     staff_by_org: dict[str, list[Staff]] = {}
     for s in world.staff:
         staff_by_org.setdefault(s.org_code, []).append(s)
-    platform = world.platforms[0]
-    serial = 0
-    day = world.start
-    while day <= world.end:
-        for _ in range(per_day):
-            serial += 1
-            item = rng.choice(world.items)
-            agency = agencies[item.org_code]
-            level = _level(rng, agency.quality)
-            rated_at = datetime.combine(day, datetime.min.time()) + timedelta(seconds=rng.randrange(8 * 3600, 22 * 3600))
-            # Most rows never change; a few are updated days later (rows that change).
-            updated_at = rated_at + timedelta(minutes=rng.randrange(0, 30))
-            if rng.random() < 0.01:
-                updated_at += timedelta(days=rng.randrange(1, 4))
-            name, phone = _person(rng)
-            # A case left unrated for 7 days gets the system's default "satisfied" (pf = 7).
-            is_default = rng.random() < 0.05
-            if is_default:
-                level = 2
-            bad = level >= 4
-            world.ratings.append(
-                Rating(
-                    channel="pc",
-                    evaluation_id=f"PC{world.seed % 1000:03d}{serial:09d}",
-                    case_no=f"{agency.area_code}{day:%Y%m%d}{serial:08d}",
-                    item_code=item.item_code,
-                    org_code=agency.org_code,
-                    area_code=agency.area_code,
-                    platform_code=platform.platform_code,
-                    staff_no=rng.choice(staff_by_org[agency.org_code]).staff_no if rng.random() < 0.4 else None,
-                    level=level,
-                    reason_codes=tuple(sorted(rng.sample(REASON_CODES, rng.randint(1, 2)))) if bad else (),
-                    comment=("办事太慢，来回跑了三次" if bad else "服务很好") if rng.random() < 0.2 else None,
-                    rated_at=rated_at,
-                    updated_at=updated_at,
-                    seq=1,
-                    user_type=1 if rng.random() < 0.85 else 2,
-                    user_name=name,
-                    user_phone=phone,
-                    is_default=is_default,
-                )
-            )
-        day += timedelta(days=1)
+    channels = list(CHANNEL_SHARES)
+    shares = list(CHANNEL_SHARES.values())
+    day_start = datetime.combine(day, time.min)
+    prefix = f"{day:%Y%m%d}"
+    for n in range(1, per_day + 1):
+        channel = rng.choices(channels, shares)[0]
+        item = rng.choice(world.items)
+        agency = agencies[item.org_code]
+        platform = world.platform({"pc": "portal", "app": "mobile", "hall": "hall_device", "hotline": "hotline",
+                                   "sms": "sms"}[channel])
+        staff = rng.choice(staff_by_org[agency.org_code]) if channel == "hall" or rng.random() < 0.4 else None
+        rated_at = day_start + timedelta(seconds=rng.randrange(7 * 3600, 23 * 3600))
+        completed_at = rated_at - timedelta(minutes=rng.randrange(1, 600))
+        completed_at = max(completed_at, day_start)
+        case_no = f"{agency.area_code}{prefix}{n:07d}"
+        # SMS invitations go out for cases the master data may list only days later (or never).
+        listed_on: date | None = day
+        if channel == "sms":
+            late = rng.random()
+            listed_on = day + timedelta(days=rng.randint(1, 5)) if late < 0.15 else (None if late < 0.18 else day)
+        user_type = 1 if rng.random() < 0.85 else 2
+        world.cases.append(Case(case_no, item.item_code, agency.org_code, platform.platform_code,
+                                staff.staff_no if staff else None, user_type,
+                                completed_at - timedelta(days=item.promised_days), completed_at, listed_on))
+        level = _level(rng, agency.quality, channel)
+        is_default = channel == "pc" and rng.random() < 0.05
+        if is_default:
+            level = 2  # a case left unrated for 7 days gets the system's default "satisfied" (pf = 7)
+        bad = level >= 4
+        name, phone, id_card = _person(rng)
+        updated_at = rated_at + timedelta(minutes=rng.randrange(0, 30))
+        if rng.random() < 0.01:  # rows that change days later
+            updated_at += timedelta(days=rng.randint(1, 3))
+        rating = Rating(
+            channel=channel,
+            evaluation_id=_evaluation_id(channel, world.seed, day, n),
+            case_no=case_no,
+            item_code=item.item_code,
+            org_code=agency.org_code,
+            area_code=agency.area_code,
+            platform_code=platform.platform_code,
+            staff_no=staff.staff_no if staff else None,
+            level=level,
+            reason_codes=tuple(sorted(rng.sample(REASON_CODES, rng.randint(1, 2)))) if bad else (),
+            comment=("办事太慢，来回跑了三次" if bad else "服务很好") if rng.random() < 0.2 else None,
+            rated_at=rated_at,
+            updated_at=updated_at,
+            seq=1,
+            user_type=user_type,
+            user_name=name,
+            user_phone=phone,
+            user_id_card=id_card,
+            is_default=is_default,
+            client=rng.choice(APP_CLIENTS) if channel == "app" else None,
+            window_no=staff.window_no if channel == "hall" and staff else None,
+            hall_code=f"H{agency.area_code}" if channel == "hall" else None,
+            reply_text=sms_reply_text(rng, level) if channel == "sms" else None,
+            is_deleted=channel == "hotline" and rng.random() < 0.02,
+        )
+        world.ratings.append(rating)
+        # A few raters come back and rate the same case again (追评), on pc and app.
+        if channel in ("pc", "app") and not is_default and rng.random() < 0.02:
+            follow_at = rated_at + timedelta(minutes=rng.randrange(30, 600))
+            follow_level = rng.choice((1, 2, 4, 5))
+            world.ratings.append(Rating(
+                **{**rating.__dict__,
+                   "evaluation_id": rating.evaluation_id + "F",
+                   "level": follow_level,
+                   "reason_codes": tuple(sorted(rng.sample(REASON_CODES, 1))) if follow_level >= 4 else (),
+                   "rated_at": follow_at, "updated_at": follow_at, "seq": 2},
+            ))
+        if channel == "sms" and rng.random() < 0.15:  # opt-outs and junk beside the ratings
+            text = rng.choice(("TD", "退订", "td", "谢谢", "好的", "？？"))
+            world.sms_noise.append(SmsNoise(f"M{prefix}{n:07d}N", case_no, phone, text,
+                                            rated_at + timedelta(minutes=5)))
+    # Cases completed that day with no rating at all: the evaluation rate's denominator.
+    for n in range(per_day + 1, per_day + 1 + per_day // 4):
+        item = rng.choice(world.items)
+        agency = agencies[item.org_code]
+        completed_at = day_start + timedelta(seconds=rng.randrange(8 * 3600, 18 * 3600))
+        world.cases.append(Case(f"{agency.area_code}{prefix}{n:07d}", item.item_code, agency.org_code,
+                                world.platform("hall_device").platform_code, None, 1,
+                                completed_at - timedelta(days=item.promised_days), completed_at, day))
+
+
+def _evaluation_id(channel: str, seed: int, day: date, n: int) -> str:
+    if channel == "hotline":  # the hotline table's bigint id
+        return str(int(f"{day:%Y%m%d}{n:07d}"))
+    return f"{channel.upper()}{seed % 1000:03d}{day:%Y%m%d}{n:07d}"

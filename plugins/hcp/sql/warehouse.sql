@@ -1,4 +1,6 @@
 -- The landing and audit layers. Idempotent: run at the start of every load.
+-- Raw tables keep every source field as text, as received (typing happens in dbt staging),
+-- plus the batch, the page or file, and the line each row came from. They are append-only.
 create schema if not exists raw;
 create schema if not exists audit;
 
@@ -17,6 +19,9 @@ create table if not exists audit.batches (
     error             text,
     loader_pid        integer  -- the loader's backend: a 'running' batch whose backend is gone was killed
 );
+alter table audit.batches add column if not exists loader_pid integer;
+alter table audit.batches add column if not exists rows_rejected bigint;
+alter table audit.batches add column if not exists files_taken integer;
 
 -- One row per source: where the next load resumes. Moved in the transaction that commits the batch.
 create table if not exists audit.watermarks (
@@ -26,28 +31,113 @@ create table if not exists audit.watermarks (
     updated_at  timestamptz not null default clock_timestamp()
 );
 
--- pc portal API items, every field as the API sent it (text, lossless); typing happens in dbt staging.
+-- Files a file source has landed. A file delivered again with other bytes is taken again.
+create table if not exists audit.files_taken (
+    source      text not null,
+    file_name   text not null,
+    checksum    text not null,
+    size_bytes  bigint not null,
+    batch_id    bigint not null references audit.batches (batch_id),
+    taken_at    timestamptz not null default clock_timestamp(),
+    primary key (source, file_name, checksum)
+);
+
+-- Rows (or whole files, line_no null) that cannot be landed or scored, never deleted.
+-- reason codes: plugins/hcp/quarantine.py.
+create table if not exists audit.quarantine (
+    batch_id        bigint not null references audit.batches (batch_id),
+    source          text not null,
+    source_page     text,
+    line_no         integer,
+    record          text,
+    reason          text not null,
+    detail          text,
+    quarantined_at  timestamptz not null default clock_timestamp()
+);
+create index if not exists quarantine_batch_idx on audit.quarantine (batch_id);
+
+-- pc: 政务服务网 portal API items (domain.md 3.1)
 create table if not exists raw.pc_evaluations (
-    evaluation_id       text,
-    project_no          text,
-    task_code           text,
-    dept_code           text,
-    area_code           text,
-    platform_code       text,
-    staff_no            text,
-    pf                  text,
-    satisfaction        text,
-    eval_detail         text,
-    writing_evaluation  text,
-    assess_time         text,
-    update_time         text,
-    assess_number       text,
-    user_prop           text,
-    user_name           text,
-    user_phone          text,
-    _batch_id           bigint not null references audit.batches (batch_id),
-    _source_page        text not null,
-    _line_no            integer not null,
-    _loaded_at          timestamptz not null default now()
+    evaluation_id text, project_no text, task_code text, dept_code text, area_code text, platform_code text,
+    staff_no text, pf text, satisfaction text, eval_detail text, writing_evaluation text, assess_time text,
+    update_time text, assess_number text, user_prop text, user_name text, user_phone text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists pc_evaluations_batch_idx on raw.pc_evaluations (_batch_id);
+
+-- app: JSON Lines exports (domain.md 3.2); tags kept as their JSON text
+create table if not exists raw.app_evaluations (
+    eval_id text, case_no text, item_code text, org_code text, area_code text, platform_code text,
+    staff_no text, satisfaction_code text, tags text, text text, eval_time text, eval_seq text,
+    user_type text, user_id_card text, client text, export_date text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create index if not exists app_evaluations_batch_idx on raw.app_evaluations (_batch_id);
+
+-- hall: rating-tablet CSV files in GB18030 (domain.md 3.3); hall code and date from the file name
+create table if not exists raw.hall_evaluations (
+    evaluation_no text, case_no text, item_code text, dept_code text, area_code text, platform_code text,
+    window_no text, staff_no text, result text, bad_reasons text, eval_time text, phone text,
+    hall_code text, file_date text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create index if not exists hall_evaluations_batch_idx on raw.hall_evaluations (_batch_id);
+
+-- hotline: rows of public.hotline_evaluation (domain.md 3.4), timestamps rendered in Beijing time
+create table if not exists raw.hotline_evaluations (
+    id text, work_order_no text, case_no text, item_code text, dept_code text, area_code text,
+    platform_code text, staff_no text, satisfaction text, visit_time text, modified_time text,
+    caller_phone text, is_deleted text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create index if not exists hotline_evaluations_batch_idx on raw.hotline_evaluations (_batch_id);
+
+-- sms: survey replies (domain.md 3.5), reply_text verbatim
+create table if not exists raw.sms_replies (
+    msg_id text, case_no text, phone text, reply_text text, received_at text, file_date text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create index if not exists sms_replies_batch_idx on raw.sms_replies (_batch_id);
+
+-- master data snapshots (domain.md 4), one table per file, with the snapshot's date
+create table if not exists raw.master_agencies (
+    org_code text, org_name text, parent_org_code text, area_code text, admin_level text, snapshot_date text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create table if not exists raw.master_platforms (
+    platform_code text, platform_name text, platform_type text, org_code text, snapshot_date text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create table if not exists raw.master_staff (
+    staff_no text, staff_name text, org_code text, window_no text, active text, snapshot_date text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create table if not exists raw.master_service_items (
+    item_code text, item_name text, org_code text, case_type text, promised_days text, snapshot_date text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create table if not exists raw.master_cases (
+    case_no text, item_code text, org_code text, platform_code text, staff_no text, applicant_type text,
+    submitted_at text, completed_at text, snapshot_date text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create index if not exists master_cases_batch_idx on raw.master_cases (_batch_id);
+
+-- rectification work-order events (domain.md 5); _record keeps the item whole, fields we do not know included
+create table if not exists raw.rectification_events (
+    event_id text, order_no text, channel text, evaluation_id text, event_type text, event_time text,
+    org_code text, category text, new_due_date text, _record text,
+    _batch_id bigint not null references audit.batches (batch_id),
+    _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
+);
+create index if not exists rectification_events_batch_idx on raw.rectification_events (_batch_id);

@@ -1,0 +1,154 @@
+"""Reading delivered files: checksums, completeness markers, and CSV that keeps every bad row with a reason.
+
+A file is read twice: once to checksum it (and, for .gz, to prove the stream
+is whole) so a file already taken is skipped before any row lands, and once
+to parse it. If the bytes differ between the two reads the file was replaced
+while being read, and the batch fails rather than land a mix.
+"""
+from __future__ import annotations
+
+import csv
+import gzip
+import hashlib
+import io
+import zlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from hcp import loading
+from hcp.quarantine import check
+
+CHUNK = 1 << 20
+PAGE_ROWS = 10_000  # rows per COPY: memory stays flat however large a file is
+BOMS = ("\ufeff",)  # a BOM decodes to U+FEFF in both UTF-8 and GB18030
+
+
+class FileChangedWhileReading(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    checksum: str
+    size: int
+    problem: str | None = None  # a quarantine reason when the file cannot be read at all
+
+
+def fingerprint(path: Path) -> Fingerprint:
+    digest = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        while block := f.read(CHUNK):
+            digest.update(block)
+            size += len(block)
+    problem = None
+    if path.name.endswith(".gz") and size:
+        problem = _gzip_problem(path)
+    return Fingerprint(digest.hexdigest(), size, problem)
+
+
+def _gzip_problem(path: Path) -> str | None:
+    try:
+        with gzip.open(path, "rb") as f:
+            while f.read(CHUNK):
+                pass
+    except EOFError:
+        return "truncated_gzip"
+    except (OSError, zlib.error):
+        return "unreadable_file"
+    return None
+
+
+def ensure_unchanged(path: Path, before: Fingerprint) -> None:
+    after = fingerprint(path)
+    if after.checksum != before.checksum:
+        raise FileChangedWhileReading(f"{path} changed while it was being read; the batch is rolled back")
+
+
+def csv_records(text: io.TextIOBase, expected_header: Sequence[str]) -> Iterator[tuple[int, list[str] | None,
+                                                                                    loading.Rejected | None]]:
+    """(line number, fields, rejection) for each record; the header is checked first.
+
+    The stream must decode with ``errors="surrogateescape"``: undecodable bytes
+    then show as lone surrogates and the row is rejected as ``bad_encoding``.
+    """
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        return  # an empty file: nothing to land
+    if header and header[0].startswith(BOMS):
+        header[0] = header[0][1:]
+    if [h.strip() for h in header] != list(expected_header):
+        missing = [h for h in expected_header if h not in header]
+        extra = [h for h in header if h not in expected_header]
+        detail = f"missing {missing}, unexpected {extra}" if missing or extra else f"order {header}"
+        yield 1, None, loading.Rejected(None, _visible(",".join(header)), check("header_mismatch"), detail)
+        return
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield reader.line_num, None, loading.Rejected(reader.line_num, None, check("wrong_field_count"), str(exc))
+            continue
+        line = reader.line_num
+        if not row:
+            continue
+        record = ",".join(row)
+        if any("\udc80" <= ch <= "\udcff" for ch in record):
+            yield line, None, loading.Rejected(line, _visible(record), check("bad_encoding"))
+        elif "\x00" in record:
+            yield line, None, loading.Rejected(line, record.replace("\x00", "\\x00"), check("nul_byte"))
+        elif len(row) != len(expected_header):
+            yield line, None, loading.Rejected(line, record, check("wrong_field_count"),
+                                               f"{len(row)} fields, header has {len(expected_header)}")
+        else:
+            yield line, row, None
+
+
+def _visible(text: str) -> str:
+    """Undecodable bytes as \\xNN escapes, so the record is kept as received and stays valid text."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def paged(records: Iterator[tuple[int, list | None, loading.Rejected | None]], make_row, page_rows: int = PAGE_ROWS):
+    """Group parsed records into (rows, rejected) chunks of at most page_rows each."""
+    rows: list = []
+    rejected: list[loading.Rejected] = []
+    for line, fields, rejection in records:
+        if rejection is not None:
+            rejected.append(rejection)
+        else:
+            rows.append(make_row(line, fields))
+        if len(rows) + len(rejected) >= page_rows:
+            yield rows, rejected
+            rows, rejected = [], []
+    yield rows, rejected
+
+
+def csv_file_pages(path: Path, name: str, print_: Fingerprint, *, table: str, columns: Sequence[str],
+                   header: Sequence[str], encoding: str, extra: Sequence[str] = ()) -> Iterator[loading.Page]:
+    """Pages of one CSV file; ``extra`` values (from the file name) are appended to every row."""
+    with open(path, "rb") as raw:
+        text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
+        make_row = lambda line, fields: [line, *(v if v != "" else None for v in fields), *extra]  # noqa: E731
+        for rows, rejected in paged(csv_records(text, header), make_row):
+            yield loading.Page(table=table, columns=columns, label=name, rows=rows, rejected=rejected)
+    # Pages so far sit in the batch's open transaction: a file replaced meanwhile rolls them all back.
+    ensure_unchanged(path, print_)
+    yield taken_page(name, print_, table, columns)
+
+
+def taken_page(name: str, print_: Fingerprint, table: str, columns: Sequence[str]) -> loading.Page:
+    return loading.Page(table=table, columns=columns, label=name, rows=[], bytes_read=print_.size,
+                        taken=loading.TakenFile(name, print_.checksum, print_.size))
+
+
+def rejected_file_page(name: str, print_: Fingerprint, table: str, columns: Sequence[str]) -> loading.Page:
+    """A file that cannot be read at all: one quarantine row, and the file counts as taken (a fix has new bytes)."""
+    return loading.Page(table=table, columns=columns, label=name, rows=[], bytes_read=print_.size,
+                        rejected=[loading.Rejected(None, None, check(print_.problem), name)],
+                        taken=loading.TakenFile(name, print_.checksum, print_.size))

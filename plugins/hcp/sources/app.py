@@ -1,0 +1,78 @@
+"""app — mobile app and mini-program exports, JSON Lines (domain.md 3.2), connection ``hcp_app`` (type fs).
+
+``{path}/dt=YYYY-MM-DD/part-NNNN.jsonl.gz``; a folder counts once it holds
+``_SUCCESS``, and may be exported again (new bytes: taken again, the latest
+version wins downstream).
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import logging
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+from hcp import files, loading
+from hcp.quarantine import check
+from hcp.sources.files_common import complete_folders, root_of
+
+log = logging.getLogger(__name__)
+
+SOURCE = "app"
+CONN_ID = "hcp_app"
+TABLE = "raw.app_evaluations"
+FIELDS = ["eval_id", "case_no", "item_code", "org_code", "area_code", "platform_code", "staff_no",
+          "satisfaction_code", "tags", "text", "eval_time", "eval_seq", "user_type", "user_id_card", "client"]
+COLUMNS = [*FIELDS, "export_date"]
+
+
+def read_pages(conn, root: Path) -> Iterator[loading.Page]:
+    taken = loading.files_taken(conn, SOURCE)
+    for folder in complete_folders(root, "dt=*"):
+        export_date = folder.name.removeprefix("dt=")
+        for part in sorted(folder.glob("part-*.jsonl.gz")):
+            name = f"{folder.name}/{part.name}"
+            print_ = files.fingerprint(part)
+            if (name, print_.checksum) in taken:
+                continue
+            if print_.problem:
+                yield files.rejected_file_page(name, print_, TABLE, COLUMNS)
+                continue
+            yield from _part_pages(part, name, print_, export_date)
+
+
+def _part_pages(path: Path, name: str, print_: files.Fingerprint, export_date: str) -> Iterator[loading.Page]:
+    with gzip.open(path, "rb") if print_.size else io.BytesIO() as stream:
+        for rows, rejected in files.paged(_records(stream), lambda line, row: [line, *row, export_date]):
+            yield loading.Page(table=TABLE, columns=COLUMNS, label=name, rows=rows, rejected=rejected)
+    files.ensure_unchanged(path, print_)
+    yield files.taken_page(name, print_, TABLE, COLUMNS)
+
+
+def _records(stream) -> Iterator[tuple[int, list | None, loading.Rejected | None]]:
+    for line_no, raw in enumerate(stream, start=1):
+        text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
+        if not text.strip():
+            continue
+        try:
+            raw.decode("utf-8")
+            item = json.loads(text)
+            if not isinstance(item, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+            reason = "bad_encoding" if isinstance(exc, UnicodeDecodeError) else "not_json"
+            yield line_no, None, loading.Rejected(line_no, text, check(reason), str(exc)[:200])
+            continue
+        row = [loading.as_json_text(item.get(f)) for f in FIELDS]
+        if any(v is not None and "\x00" in v for v in row):
+            yield line_no, None, loading.Rejected(line_no, text, check("nul_byte"))
+            continue
+        yield line_no, row, None
+
+
+def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
+    root = root_of(conn_id)
+    return loading.land_batch(warehouse_conn, source=SOURCE, night=night,
+                              read_pages=lambda _: read_pages(warehouse_conn, root))

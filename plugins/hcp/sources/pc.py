@@ -1,0 +1,74 @@
+"""pc — the 政务服务网 portal's HTTP JSON API (domain.md 3.1), connection ``hcp_pc``.
+
+Pages are read from the watermark (``since`` is inclusive, so the boundary row
+is read again; staging keeps the latest version) and landed as they arrive.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+
+from hcp import connections, loading
+from hcp.http_api import PagedClient
+from hcp.timeutil import beijing_iso
+
+SOURCE = "pc"
+CONN_ID = "hcp_pc"
+TABLE = "raw.pc_evaluations"
+PATH = "/api/evaluations"
+PAGE_LIMIT = 500
+
+# raw column <- API field, in the raw table's order
+FIELDS = {
+    "evaluation_id": "evaluationId",
+    "project_no": "projectNo",
+    "task_code": "taskCode",
+    "dept_code": "deptCode",
+    "area_code": "areaCode",
+    "platform_code": "platformCode",
+    "staff_no": "staffNo",
+    "pf": "pf",
+    "satisfaction": "satisfaction",
+    "eval_detail": "evalDetail",
+    "writing_evaluation": "writingEvaluation",
+    "assess_time": "assessTime",
+    "update_time": "updateTime",
+    "assess_number": "assessNumber",
+    "user_prop": "userProp",
+    "user_name": "userName",
+    "user_phone": "userPhone",
+}
+
+
+def client(base_url: str, token: str, **options) -> PagedClient:
+    return PagedClient(base_url, token, PATH, page_limit=PAGE_LIMIT, **options)
+
+
+def read_pages(api: PagedClient, since: str | None) -> Iterator[loading.Page]:
+    for page in api.pages(since):
+        rows = [[line, *(loading.as_json_text(item.get(field)) for field in FIELDS.values())]
+                for line, item in enumerate(page.items, start=1)]
+        latest = max((i["updateTime"] for i in page.items if i.get("updateTime")), default=None)
+        yield loading.Page(
+            table=TABLE,
+            columns=list(FIELDS),
+            label=f"page {page.number}" + (f" cursor {page.cursor}" if page.cursor else ""),
+            rows=rows,
+            bytes_read=page.size,
+            watermark=_as_since(latest) if latest else None,
+        )
+
+
+def _as_since(update_time: str) -> str:
+    """An item's ``updateTime`` (Beijing, no zone) as the ISO-8601 ``since`` of the next load."""
+    return beijing_iso(datetime.strptime(update_time, "%Y-%m-%d %H:%M:%S"))
+
+
+def load(warehouse_conn, night: date, api: PagedClient) -> loading.BatchResult:
+    return loading.land_batch(warehouse_conn, source=SOURCE, night=night,
+                              read_pages=lambda since: read_pages(api, since), redact=api.redact)
+
+
+def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
+    conn = connections.get_connection(conn_id)
+    return load(warehouse_conn, night, client(connections.http_base_url(conn), conn.password or ""))
