@@ -32,3 +32,27 @@ def test_default_ratings_are_satisfied(demo_world):
 
 def test_some_rows_change_after_they_were_rated(demo_world):
     assert any((r.updated_at - r.rated_at).days >= 1 for r in demo_world.ratings)
+
+
+def test_every_channel_with_its_own_quirks(demo_world):
+    by_channel = Counter(r.channel for r in demo_world.ratings)
+    assert set(by_channel) == {"pc", "app", "hall", "hotline", "sms"}
+    assert {r.level for r in demo_world.ratings if r.channel == "hotline"} <= {2, 3, 4}  # three-level scale
+    assert any(r.is_deleted for r in demo_world.ratings if r.channel == "hotline")
+    replies = [r.reply_text for r in demo_world.ratings if r.channel == "sms"]
+    assert any(ch in "１２３４５" for text in replies for ch in text)  # full-width digits
+    assert any(not text.strip().isdigit() and text.strip()[0] not in "１２３４５" for text in replies)  # level words
+    assert {n.reply_text for n in demo_world.sms_noise} & {"TD", "退订"}
+
+
+def test_follow_ups_rate_the_same_case_again(demo_world):
+    follow_ups = [r for r in demo_world.ratings if r.seq == 2]
+    firsts = {(r.channel, r.case_no) for r in demo_world.ratings if r.seq == 1}
+    assert follow_ups and all((r.channel, r.case_no) in firsts for r in follow_ups)
+
+
+def test_some_sms_cases_are_listed_late_or_never(demo_world):
+    sms_cases = {r.case_no for r in demo_world.ratings if r.channel == "sms"}
+    listings = {c.case_no: (c.listed_on, c.completed_at.date()) for c in demo_world.cases if c.case_no in sms_cases}
+    assert any(listed is None for listed, _ in listings.values())
+    assert any(listed is not None and listed > done for listed, done in listings.values())

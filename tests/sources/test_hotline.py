@@ -1,0 +1,62 @@
+"""The 12345 hotline table, in its own PostgreSQL database: rows change and are withdrawn after first read."""
+import json
+import logging
+from datetime import datetime
+
+import psycopg2
+import pytest
+
+from hcp import connections
+from hcp.simulator import hotline_db
+from hcp.sources import hotline
+from tests.sources.conftest import NIGHT, query
+
+
+@pytest.fixture
+def hotline_source(make_database, monkeypatch, demo_world, pg_server):
+    value = json.loads(make_database("hotline_source"))
+    # a password the server does not need (trust auth) but the loader must never show
+    value["password"] = "hotline-pw-93kd"
+    monkeypatch.setenv("AIRFLOW_CONN_HCP_HOTLINE", json.dumps(value))
+    conn = psycopg2.connect(**{k: v for k, v in connections.postgres_kwargs(
+        connections.parse("hcp_hotline", json.dumps(value))).items() if k != "password"})
+    hotline_db.fill(conn, demo_world)
+    yield conn
+    conn.close()
+
+
+def test_first_load_resume_then_an_update_and_a_withdrawal(warehouse_db, hotline_source, demo_world):
+    rows = [r for r in demo_world.ratings if r.channel == "hotline"]
+    first = hotline.extract(warehouse_db, NIGHT)
+    assert first.rows_landed == len(rows)
+    r = rows[0]
+    assert query(warehouse_db, "select satisfaction, visit_time, is_deleted from raw.hotline_evaluations "
+                               "where id = %s", r.evaluation_id) == [
+        (hotline_db.LEVEL_NAMES[r.level], r.rated_at.strftime("%Y-%m-%dT%H:%M:%S+08:00"), str(r.is_deleted).lower())]
+
+    resumed = hotline.extract(warehouse_db, NIGHT)
+    latest = max(x.updated_at for x in rows)
+    overlap = [x for x in rows if x.updated_at >= latest - hotline.OVERLAP]
+    assert resumed.rows_read == len(overlap)  # only the overlap before the watermark is read again
+
+    later = latest.replace(microsecond=0) + (datetime(2026, 11, 2) - datetime(2026, 11, 1))
+    hotline_db.change(hotline_source, rows[1].evaluation_id, later, satisfaction="不满意")
+    hotline_db.change(hotline_source, rows[2].evaluation_id, later, deleted=True)
+    changed = hotline.extract(warehouse_db, NIGHT)
+    # the two changed rows, and the overlap before the old watermark once more
+    assert changed.rows_read == len({x.evaluation_id for x in overlap} | {rows[1].evaluation_id,
+                                                                          rows[2].evaluation_id})
+    versions = query(warehouse_db, "select id, satisfaction, is_deleted from raw.hotline_evaluations "
+                                   "where _batch_id = %s order by id", changed.batch_id)
+    assert (rows[1].evaluation_id, "不满意", "false") in versions or (rows[1].evaluation_id, "不满意", "true") in versions
+    assert any(v[0] == rows[2].evaluation_id and v[2] == "true" for v in versions)
+
+
+def test_a_source_that_is_down_fails_alone_without_its_password(warehouse_db, monkeypatch, caplog):
+    monkeypatch.setenv("AIRFLOW_CONN_HCP_HOTLINE", json.dumps(
+        {"conn_type": "postgres", "host": "127.0.0.1", "port": 1, "login": "x", "password": "hotline-pw-93kd",
+         "schema": "nowhere"}))
+    with caplog.at_level(logging.DEBUG), pytest.raises(psycopg2.OperationalError) as failure:
+        hotline.extract(warehouse_db, NIGHT)
+    assert "hotline-pw-93kd" not in str(failure.value) and "hotline-pw-93kd" not in caplog.text
+    assert query(warehouse_db, "select count(*) from audit.watermarks") == [(0,)]
