@@ -12,7 +12,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import psycopg2
 import pytest
 
-from hcp import connections, settings
+from hcp import connections, runtime, settings
+from hcp.simulator.demo import demo_sources
 from hcp.sources import SOURCES
 from tests.conftest import TEST_RATINGS_PER_DAY
 
@@ -113,3 +114,23 @@ def test_make_night_names_the_source_connections_it_lacks(demo_run):
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
     assert "hcp_pc (set AIRFLOW_CONN_HCP_PC or add it in Airflow)" in result.stderr
+
+
+def test_make_night_against_sources_that_only_follow_the_contract(demo_run, demo_world, make_database, pg_server,
+                                                                 tmp_path):
+    """`make night`'s path: no demo command, only AIRFLOW_CONN_* pointing at sources shaped like domain.md."""
+    _, _, env = demo_run
+    warehouse_value = make_database("hcp_night")
+    server = {"host": pg_server.host, "port": pg_server.port, "user": "postgres"}
+    runtime.create_databases({**server, "dbname": "postgres"}, ["hotline_night"])
+    with demo_sources(demo_world, tmp_path / "sources", TEST_RATINGS_PER_DAY, server, "hotline_night") as conns:
+        result = subprocess.run(
+            [sys.executable, "-m", "hcp.cli", "night", "--date", "2026-10-31"],
+            env={**env, **conns, connections.env_var(settings.WAREHOUSE_CONN_ID): warehouse_value},
+            capture_output=True, text=True, timeout=900,
+        )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("  ")}
+    for source in SOURCES:
+        batches, failed, read, landed, quarantined = lines[source][:5]
+        assert (batches, failed, quarantined) == ("1", "0", "0") and int(read) == int(landed) > 0, source

@@ -40,9 +40,12 @@ def get_connection(conn_id: str) -> Connection:
 
 
 def http_base_url(conn: Connection) -> str:
+    """The API's base URL, as Airflow's HTTP provider reads a connection: the scheme in the host,
+    or in ``schema``, or (URI form ``https://...``) in the connection type."""
     host = (conn.host or "").rstrip("/")
     if "://" not in host:
-        host = f"{conn.schema or 'http'}://{host}"
+        scheme = conn.schema if conn.schema in ("http", "https") else ("https" if conn.conn_type == "https" else "http")
+        host = f"{scheme}://{host}"
     return f"{host}:{conn.port}" if conn.port else host
 
 

@@ -35,3 +35,15 @@ def test_master_snapshots_wait_for_success_and_carry_their_date(warehouse_db, fs
     second = master.extract(warehouse_db, NIGHT)
     assert second.files_taken == 5
     assert query(warehouse_db, "select count(distinct snapshot_date) from raw.master_staff") == [(2,)]
+
+
+def test_an_sms_file_delivered_again_is_taken_only_when_its_bytes_change(warehouse_db, fs_connection, demo_world):
+    root = fs_connection("hcp_sms")
+    path = sim.write_sms_day(demo_world, root, NIGHT)
+    first = sms.extract(warehouse_db, NIGHT)
+    sim.write_sms_day(demo_world, root, NIGHT)  # the same file again
+    assert sms.extract(warehouse_db, NIGHT).rows_read == 0
+    path.write_text(path.read_text(encoding="utf-8") + "MX,CX,13800000009,3,2026-10-31T10:00:00+08:00\n",
+                    encoding="utf-8")
+    again = sms.extract(warehouse_db, NIGHT)
+    assert again.rows_landed == first.rows_landed + 1  # the whole corrected file, as a new version of each row
