@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from hcp import nightly
@@ -46,6 +47,7 @@ def hcp_nightly():
 
     night = resolve_night()
     marts = build_marts(night)
+    validated = {}
     for source in SOURCES.values():
         @task(task_id=f"extract_{source.name}", outlets=[table_asset(t) for t in source.raw_tables],
               execution_timeout=timedelta(hours=1))
@@ -53,10 +55,16 @@ def hcp_nightly():
             return nightly.extract(name, date.fromisoformat(night))
 
         @task(task_id=f"validate_{source.name}", execution_timeout=timedelta(minutes=30))
-        def validate(batch: dict, name: str = source.name) -> list[dict]:
-            return nightly.validate(name, batch["batch_id"])
+        def validate(batch: dict, night: str, name: str = source.name) -> dict:
+            try:
+                return nightly.validate(name, batch["batch_id"], date.fromisoformat(night))
+            except nightly.BatchRejected as rejected:  # the data will not change on a retry
+                raise AirflowFailException(str(rejected)) from rejected
 
-        validate(extract(night)) >> marts
+        validated[source.name] = validate(extract(night), night)
+        validated[source.name] >> marts
+    # SMS replies are attributed through their case: judge them after tonight's master data is in.
+    validated["master"] >> validated["sms"]
 
 
 dag = hcp_nightly()

@@ -22,9 +22,15 @@ def extract(source: str, night: date) -> dict:
         return asdict(SOURCES[source].extract(conn, night))
 
 
-def validate(source: str, batch_id: int) -> list[dict]:
+# A batch judged unfit: retrying the task cannot change the verdict.
+BatchRejected = (validation.BatchValidationFailed, validation.ReconciliationFailed)
+
+
+def validate(source: str, batch_id: int, night: date) -> dict:
+    """GX suites on the batch (column drift fails here), then row rules, holds, batch rules, reconciliation."""
     with warehouse.connection() as conn:
-        return validation.validate_batch(conn, source, batch_id)
+        suites = validation.validate_batch(conn, source, batch_id)
+        return {"suites": suites, "reconciliation": validation.judge_batch(conn, source, batch_id, night)}
 
 
 def build_marts(night: date) -> None:

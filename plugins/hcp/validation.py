@@ -12,6 +12,7 @@ import json
 import logging
 import os
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 
 from hcp import connections, settings
@@ -21,21 +22,23 @@ log = logging.getLogger(__name__)
 GX_URL_VAR = "HCP_GX_WAREHOUSE_URL"  # substituted into great_expectations.yml; never written to disk
 DATA_DOCS_INDEX = settings.GX_ROOT / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
-DDL = """
-create table if not exists audit.validations (
-    batch_id        bigint not null references audit.batches (batch_id),
-    suite           text not null,
-    success         boolean not null,
-    evaluated       integer not null,
-    failed          jsonb not null,
-    validated_at    timestamptz not null default clock_timestamp(),
-    primary key (batch_id, suite)
-)
-"""
+
 
 
 class BatchValidationFailed(RuntimeError):
     pass
+
+
+class ReconciliationFailed(RuntimeError):
+    pass
+
+
+# Batch rules and their policies (README, "Validation"): a fail keeps the batch from the marts and fails
+# the source's task; a warn is recorded and shown in the run summary, and the night goes on.
+MAX_QUARANTINE_SHARE = 0.05  # policy fail: more than this share of a batch's rows quarantined as defects
+# What people reply is not a broken feed: opt-outs and free text that names no level do not count as defects.
+NOT_DEFECTS = ("sms_opt_out", "sms_unparseable", "unknown_case")
+VOLUME_DROP_ALARM = 0.10  # policy warn: a night's rows under this share of the median of the 7 nights before
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,6 @@ def validate_batch(warehouse_conn, source: str, batch_id: int, gx_root: Path = s
             for run in result.run_results.values()
         ]
     with warehouse_conn.cursor() as cur:
-        cur.execute(DDL)
         for outcome in outcomes:
             cur.execute(
                 """
@@ -110,3 +112,102 @@ def _failure(r) -> dict:
         "sample": r.result.get("partial_unexpected_list", [])[:5],
         "details": {k: v for k, v in r.result.items() if k in ("observed_value", "details")} or None,
     }
+
+
+def judge_batch(warehouse_conn, source: str, batch_id: int, night: date) -> dict:
+    """Row rules, SMS holds, batch rules and the reconciliation of one batch, in one transaction.
+
+    Idempotent: a batch already reconciled is not judged twice (a retried task).
+    """
+    from hcp import rules
+
+    with warehouse_conn.cursor() as cur:
+        cur.execute("select * from audit.reconciliation where batch_id = %s", (batch_id,))
+        if cur.fetchone() is None:
+            if source in rules.RULES:
+                cur.execute(rules.quarantine_sql(source), {"batch_id": batch_id, "future": rules.end_of_future(night)})
+            if source == "sms":
+                cur.execute(rules.HOLD_SMS_SQL, {"batch_id": batch_id})
+            _batch_rules(cur, source, batch_id, night, _reconcile(cur, source, batch_id))
+        if source in ("sms", "master"):  # new snapshots may list held cases; time may be up for others
+            cur.execute(rules.RELEASE_SMS_SQL, {"night": night})
+        cur.execute("select * from audit.reconciliation where batch_id = %s", (batch_id,))
+        columns = [c.name for c in cur.description]
+        counts = dict(zip(columns, cur.fetchone(), strict=True))
+        cur.execute("select rule, policy, message from audit.batch_alerts where batch_id = %s", (batch_id,))
+        alerts = cur.fetchall()
+    warehouse_conn.commit()
+    if not counts["balanced"]:
+        raise ReconciliationFailed(
+            f"batch {batch_id} of {source} does not reconcile: read {counts['rows_read']} = landed "
+            f"{counts['rows_landed']} + rejected at load {counts['rejected_at_load']}; landed = passed "
+            f"{counts['passed']} + quarantined {counts['quarantined']} + held {counts['held']}"
+        )
+    failing = [message for _, policy, message in alerts if policy == "fail"]
+    if failing:
+        raise BatchValidationFailed(f"batch {batch_id} of {source}: " + "; ".join(failing))
+    return {k: v for k, v in counts.items() if k != "checked_at"}
+
+
+def _reconcile(cur, source: str, batch_id: int) -> dict:
+    from hcp.sources import SOURCES
+
+    tables = SOURCES[source].raw_tables
+    landed_sql = " + ".join(f"(select count(*) from {t} where _batch_id = %(b)s)" for t in tables)
+    passed_sql = " + ".join(
+        f"""(select count(*) from {t} r where r._batch_id = %(b)s
+              and not exists (select 1 from audit.quarantine q where q.batch_id = r._batch_id
+                              and q.source_page = r._source_page and q.line_no = r._line_no and q.stage = 'validation')
+              and not exists (select 1 from audit.held h where h.batch_id = r._batch_id
+                              and h.source_page = r._source_page and h.line_no = r._line_no))"""
+        for t in tables)
+    cur.execute(
+        f"""
+        insert into audit.reconciliation
+            (batch_id, source, rows_read, rows_landed, rejected_at_load, passed, quarantined, held, balanced)
+        select %(b)s, %(source)s, b.rows_read, landed, rejected, passed, quarantined, held,
+               b.rows_read = b.rows_landed + rejected and b.rows_landed = landed
+               and landed = passed + quarantined + held
+        from audit.batches b,
+             lateral (select {landed_sql} as landed, {passed_sql} as passed,
+                      (select count(*) from audit.quarantine where batch_id = %(b)s and stage = 'load') as rejected,
+                      (select count(*) from audit.quarantine
+                       where batch_id = %(b)s and stage = 'validation') as quarantined,
+                      (select count(*) from audit.held where batch_id = %(b)s) as held) counts
+        where b.batch_id = %(b)s
+        returning rows_read
+        """,
+        {"b": batch_id, "source": source},
+    )
+    return {"rows_read": cur.fetchone()[0]}
+
+
+def _batch_rules(cur, source: str, batch_id: int, night: date, counts: dict) -> None:
+    alerts = []
+    cur.execute("select count(*) from audit.quarantine where batch_id = %s and reason <> all(%s)",
+                (batch_id, list(NOT_DEFECTS)))
+    defects = cur.fetchone()[0]
+    if counts["rows_read"] and defects / counts["rows_read"] > MAX_QUARANTINE_SHARE:
+        alerts.append(("quarantine_share", "fail",
+                       f"{defects} of {counts['rows_read']} rows quarantined as defects, over the "
+                       f"{MAX_QUARANTINE_SHARE:.0%} a batch may lose"))
+    cur.execute(
+        """
+        with nightly as (
+            select night, sum(rows_read) as rows_read from audit.batches
+            where source = %(source)s and status = 'succeeded' and night between %(night)s::date - 7 and %(night)s
+            group by night
+        )
+        select (select rows_read from nightly where night = %(night)s),
+               (select percentile_cont(0.5) within group (order by rows_read) from nightly
+                where night < %(night)s and rows_read > 0)
+        """,
+        {"source": source, "night": night},
+    )
+    tonight, median = cur.fetchone()
+    if median and (tonight or 0) < VOLUME_DROP_ALARM * median:
+        alerts.append(("volume_drop", "warn",
+                       f"{tonight or 0} rows tonight against a median of {median:.0f} over the nights before"))
+    for rule, policy, message in alerts:
+        cur.execute("insert into audit.batch_alerts (batch_id, source, rule, policy, message) "
+                    "values (%s, %s, %s, %s, %s)", (batch_id, source, rule, policy, message))

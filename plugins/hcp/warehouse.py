@@ -28,8 +28,9 @@ def connection(conn_id: str = settings.WAREHOUSE_CONN_ID) -> Iterator:
 
 
 def ensure_schema(conn) -> None:
-    ddl = files("hcp").joinpath("sql/warehouse.sql").read_text(encoding="utf-8")
+    sql = files("hcp").joinpath("sql")
     with conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-        cur.execute(ddl)
+        for name in ("warehouse.sql", "util.sql"):
+            cur.execute(sql.joinpath(name).read_text(encoding="utf-8"))
     conn.commit()

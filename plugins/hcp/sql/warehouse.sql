@@ -141,3 +141,65 @@ create table if not exists raw.rectification_events (
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists rectification_events_batch_idx on raw.rectification_events (_batch_id);
+
+-- Where a row was kept out: at load (it could not be read) or at validation (it broke a row rule).
+alter table audit.quarantine add column if not exists stage text not null default 'load';
+
+-- SMS replies waiting for the master data to list their case (domain.md 3.5).
+create table if not exists audit.held (
+    batch_id     bigint not null references audit.batches (batch_id),
+    source       text not null,
+    source_page  text not null,
+    line_no      integer not null,
+    case_no      text,
+    reply_date   date not null,
+    hold_until   date not null,  -- quarantined as unknown_case once night D reaches this date unlisted
+    released_at  timestamptz,
+    released_as  text check (released_as in ('passed', 'quarantined')),
+    primary key (batch_id, source_page, line_no)
+);
+
+-- Per batch, after validation: rows read = landed + rejected at load; landed = passed + quarantined + held.
+create table if not exists audit.reconciliation (
+    batch_id          bigint primary key references audit.batches (batch_id),
+    source            text not null,
+    rows_read         bigint not null,
+    rows_landed       bigint not null,
+    rejected_at_load  bigint not null,
+    passed            bigint not null,
+    quarantined       bigint not null,
+    held              bigint not null,
+    balanced          boolean not null,
+    checked_at        timestamptz not null default clock_timestamp()
+);
+
+-- Batch rules that fired, with the policy applied (fail: the batch is kept from the marts; warn: it goes on).
+create table if not exists audit.batch_alerts (
+    batch_id   bigint not null references audit.batches (batch_id),
+    source     text not null,
+    rule       text not null,
+    policy     text not null check (policy in ('fail', 'warn')),
+    message    text not null,
+    raised_at  timestamptz not null default clock_timestamp()
+);
+
+-- GX outcome per batch and suite (plugins/hcp/validation.py).
+create table if not exists audit.validations (
+    batch_id        bigint not null references audit.batches (batch_id),
+    suite           text not null,
+    success         boolean not null,
+    evaluated       integer not null,
+    failed          jsonb not null,
+    validated_at    timestamptz not null default clock_timestamp(),
+    primary key (batch_id, suite)
+);
+
+-- The batches the marts may read: landed whole, every suite passed, reconciled, no failing batch rule.
+create or replace view audit.accepted_batches as
+select b.batch_id, b.source, b.night
+from audit.batches b
+join audit.reconciliation r on r.batch_id = b.batch_id
+where b.status = 'succeeded'
+  and r.balanced
+  and not exists (select 1 from audit.validations v where v.batch_id = b.batch_id and not v.success)
+  and not exists (select 1 from audit.batch_alerts a where a.batch_id = b.batch_id and a.policy = 'fail');

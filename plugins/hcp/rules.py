@@ -1,0 +1,193 @@
+"""Row rules: whether each landed row can be scored, decided in SQL where the batch sits.
+
+A row that breaks a rule goes to ``audit.quarantine`` with the first rule it
+breaks (reasons documented in ``hcp.quarantine``); staging leaves it out, and
+it is never deleted. SMS replies whose case the master data does not list yet
+are held (``audit.held``) and looked at again every night until a snapshot
+within ``SMS_CASE_WINDOW`` days of the reply lists the case, or the window has
+passed and they are quarantined as ``unknown_case``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from hcp.quarantine import check
+
+LAUNCH = "2019-12-01"  # the national rating system's start: no rating is older
+CLOCK_SKEW = timedelta(minutes=10)  # a device clock may run this far ahead of the end of D+1
+SMS_CASE_WINDOW = 7  # days either side of the reply: a snapshot that lists its case
+
+USCC_FAIL = "not util.uscc_is_valid({col})"
+
+
+@dataclass(frozen=True)
+class RowRules:
+    table: str
+    id_column: str
+    version_column: str | None  # rows of one id and version must agree; None: the whole batch is one version
+    time_column: str | None
+    time_regex: str | None  # the source's own time format
+    time_text: str | None  # string-only SQL turning it into input for time_type (never a cast: it must not fail)
+    time_type: str  # 'timestamp' (Beijing wall clock) or 'timestamptz' (an instant with its offset)
+    checks: tuple[tuple[str, str], ...]  # (reason, SQL true when the row FAILS), in order of precedence
+
+
+RULES: dict[str, RowRules] = {
+    "pc": RowRules(
+        "raw.pc_evaluations", "evaluation_id", "update_time", "assess_time",
+        r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$", "assess_time", "timestamp",
+        (
+            ("level_out_of_scale", "coalesce(satisfaction, '') not in ('1', '2', '3', '4', '5')"),
+            ("missing_case", "coalesce(btrim(project_no), '') = ''"),
+            ("invalid_agency_code", USCC_FAIL.format(col="dept_code")),
+        ),
+    ),
+    "app": RowRules(
+        "raw.app_evaluations", "eval_id", None, "eval_time",
+        r"^\d{8}T\d{6}$",
+        "substr(eval_time, 1, 4) || '-' || substr(eval_time, 5, 2) || '-' || substr(eval_time, 7, 2) || ' ' "
+        "|| substr(eval_time, 10, 2) || ':' || substr(eval_time, 12, 2) || ':' || substr(eval_time, 14, 2)",
+        "timestamp",
+        (
+            ("level_out_of_scale", "coalesce(satisfaction_code, '') not in ('1', '2', '3', '4', '5')"),
+            ("missing_case", "coalesce(btrim(case_no), '') = ''"),
+            ("invalid_agency_code", USCC_FAIL.format(col="org_code")),
+        ),
+    ),
+    "hall": RowRules(
+        "raw.hall_evaluations", "evaluation_no", None, "eval_time",
+        r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}$", "replace(eval_time, '/', '-')", "timestamp",
+        (
+            ("level_out_of_scale",
+             "coalesce(btrim(result), '') not in ('非常满意', '满意', '基本满意', '不满意', '非常不满意')"),
+            ("missing_case", "coalesce(btrim(case_no), '') = ''"),
+            ("invalid_agency_code", USCC_FAIL.format(col="dept_code")),
+        ),
+    ),
+    "hotline": RowRules(
+        "raw.hotline_evaluations", "id", "modified_time", "visit_time",
+        r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", "visit_time", "timestamptz",
+        (
+            ("level_out_of_scale", "coalesce(btrim(satisfaction), '') not in ('满意', '基本满意', '不满意')"),
+            ("missing_case", "coalesce(btrim(case_no), '') = ''"),
+            ("invalid_agency_code", USCC_FAIL.format(col="dept_code")),
+        ),
+    ),
+    "sms": RowRules(
+        "raw.sms_replies", "msg_id", None, "received_at",
+        r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:?\d{2})$",
+        "received_at", "timestamptz",
+        (
+            ("sms_opt_out", "util.sms_reply_is_opt_out(reply_text)"),
+            ("sms_unparseable", "util.sms_reply_level(reply_text) is null"),
+            ("missing_case", "coalesce(btrim(case_no), '') = ''"),
+        ),
+    ),
+    "rectification": RowRules(
+        "raw.rectification_events", "event_id", None, None, None, None, "timestamptz",
+        (
+            ("missing_id", "coalesce(btrim(evaluation_id), '') = '' or coalesce(btrim(order_no), '') = ''"),
+            ("unknown_event_type", "coalesce(event_type, '') not in ('opened', 'verified', 'classified', "
+                                   "'extended', 'rectified', 'feedback', 'appeal_upheld', 'appeal_rejected')"),
+            ("bad_time_format", "coalesce(event_time, '') !~ '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}'"),
+            ("bad_time_format", "not pg_input_is_valid(event_time, 'timestamptz')"),
+        ),
+    ),
+}
+
+
+def quarantine_sql(source: str) -> str:
+    """INSERT ... SELECT that quarantines the batch's rows breaking a rule; params: batch_id, end-of-future."""
+    rules = RULES[source]
+    content = "md5(row_to_json(r)::jsonb - '_batch_id' - '_source_page' - '_line_no' - '_loaded_at' #>> '{}')"
+    version = f", {rules.version_column}" if rules.version_column else ""
+    checks = [("missing_id", f"coalesce(btrim({rules.id_column}), '') = ''")]
+    if rules.time_column:
+        # CASE tests its branches in order: a time is cast only once it is known to parse.
+        parsed = f"({rules.time_text})::{rules.time_type}"
+        if rules.time_type == "timestamptz":
+            parsed = f"({parsed} at time zone 'Asia/Shanghai')"
+        checks += [
+            ("bad_time_format", f"coalesce({rules.time_column}, '') !~ '{rules.time_regex}'"),
+            ("bad_time_format", f"not pg_input_is_valid({rules.time_text}, '{rules.time_type}')"),
+            ("time_before_launch", f"{parsed} < timestamp '{LAUNCH}'"),
+            ("time_in_future", f"{parsed} >= %(future)s::timestamp"),
+        ]
+    checks += list(rules.checks)
+    checks.append(("conflicting_duplicate", "versions.contents > 1"))
+    cases = "\n".join(f"            when {sql} then '{check(reason)}'" for reason, sql in checks)
+    return f"""
+        with batch as (
+            select r.*, {content} as content_hash
+            from {rules.table} r
+            where r._batch_id = %(batch_id)s
+        ),
+        versions as (
+            select {rules.id_column}{version}, count(distinct content_hash) as contents
+            from batch
+            group by {rules.id_column}{version}
+        ),
+        judged as (
+            select batch.*, case
+{cases}
+            end as reason
+            from batch
+            left join versions using ({rules.id_column}{version})
+        )
+        insert into audit.quarantine (batch_id, source, source_page, line_no, record, reason, stage)
+        select _batch_id, '{source}', _source_page, _line_no,
+               (row_to_json(judged)::jsonb - 'content_hash' - 'reason')::text, reason, 'validation'
+        from judged
+        where reason is not null
+    """
+
+
+def end_of_future(night: date) -> str:
+    """The latest rating time night D accepts: the end of D+1, plus the clock skew."""
+    from datetime import datetime, time
+
+    return (datetime.combine(night + timedelta(days=2), time.min) + CLOCK_SKEW).isoformat(sep=" ")
+
+
+HOLD_SMS_SQL = f"""
+    insert into audit.held (batch_id, source, source_page, line_no, case_no, reply_date, hold_until)
+    select r._batch_id, 'sms', r._source_page, r._line_no, r.case_no, reply_date,
+           reply_date + {SMS_CASE_WINDOW}
+    from (select *, (received_at::timestamptz at time zone 'Asia/Shanghai')::date as reply_date
+          from raw.sms_replies where _batch_id = %(batch_id)s) r
+    where not exists (select 1 from audit.quarantine q
+                      where q.batch_id = r._batch_id and q.source_page = r._source_page and q.line_no = r._line_no)
+      and not exists (select 1 from raw.master_cases c
+                      where c.case_no = r.case_no
+                        and c.snapshot_date::date between r.reply_date - {SMS_CASE_WINDOW}
+                                                      and r.reply_date + {SMS_CASE_WINDOW})
+"""
+
+# Held replies whose case a snapshot now lists go on; those past their window go to quarantine.
+RELEASE_SMS_SQL = f"""
+    with listed as (
+        update audit.held h set released_at = clock_timestamp(), released_as = 'passed'
+        where h.released_at is null and h.source = 'sms'
+          and exists (select 1 from raw.master_cases c
+                      where c.case_no = h.case_no
+                        and c.snapshot_date::date between h.reply_date - {SMS_CASE_WINDOW}
+                                                      and h.reply_date + {SMS_CASE_WINDOW})
+        returning h.batch_id
+    ),
+    expired as (
+        update audit.held h set released_at = clock_timestamp(), released_as = 'quarantined'
+        where h.released_at is null and h.source = 'sms' and h.hold_until <= %(night)s
+          and not exists (select 1 from raw.master_cases c
+                          where c.case_no = h.case_no
+                            and c.snapshot_date::date between h.reply_date - {SMS_CASE_WINDOW}
+                                                          and h.reply_date + {SMS_CASE_WINDOW})
+        returning h.*
+    )
+    insert into audit.quarantine (batch_id, source, source_page, line_no, record, reason, detail, stage)
+    select e.batch_id, 'sms', e.source_page, e.line_no, row_to_json(r)::text, 'unknown_case',
+           'no snapshot within {SMS_CASE_WINDOW} days of ' || e.reply_date || ' lists case ' || coalesce(e.case_no, ''),
+           'validation'
+    from expired e
+    join raw.sms_replies r on r._batch_id = e.batch_id and r._source_page = e.source_page and r._line_no = e.line_no
+"""

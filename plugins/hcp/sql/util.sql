@@ -1,0 +1,59 @@
+-- Functions the row rules and the dbt models share. Idempotent.
+create schema if not exists util;
+
+-- 统一社会信用代码 (GB 32100-2015): 18 characters from a 31-letter alphabet, the last a check character.
+create or replace function util.uscc_is_valid(code text) returns boolean
+language sql immutable parallel safe as $$
+    select case
+        when code is null or code !~ '^[0-9A-HJ-NPQRTUWXY]{18}$' then false
+        else substr('0123456789ABCDEFGHJKLMNPQRTUWXY'::text,
+                    ((31 - (select sum((strpos('0123456789ABCDEFGHJKLMNPQRTUWXY', substr(code, i::int, 1)) - 1) * w)
+                            from unnest(array[1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28])
+                                 with ordinality as weights (w, i))::int % 31) % 31 + 1),
+                    1) = substr(code, 18, 1)
+    end
+$$;
+
+-- Full-width forms (U+FF01..U+FF5E, the ideographic space) folded to ASCII, then trimmed: "　５ " -> "5".
+create or replace function util.fold_fullwidth(value text) returns text
+language sql immutable parallel safe as $$
+    select btrim(translate(value,
+        '　！＂＃＄％＆＇（）＊＋，－．／０１２３４５６７８９：；＜＝＞？＠ＡＢＣＤＥＦＧＨＩＪＫＬＭＮＯＰＱＲＳＴＵＶＷＸＹＺ［＼］＾＿｀ａｂｃｄｅｆｇｈｉｊｋｌｍｎｏｐｑｒｓｔｕｖｗｘｙｚ｛｜｝～',
+        ' !"#$%&''()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\]^_`abcdefghijklmnopqrstuvwxyz{|}~'),
+        E' \t\r\n')
+$$;
+
+-- An SMS reply's canonical level (domain.md 3.5): a leading digit 1-5, else exactly one level phrase,
+-- longest match first; null when the reply is an opt-out or does not parse.
+create or replace function util.sms_reply_level(reply text) returns integer
+language plpgsql immutable parallel safe as $$
+declare
+    rest text := util.fold_fullwidth(reply);
+    phrases text[] := array['非常不满意', '非常满意', '基本满意', '不满意', '满意'];
+    levels integer[] := array[5, 1, 3, 4, 2];
+    found integer[] := '{}';
+    i integer;
+begin
+    if rest is null then
+        return null;
+    end if;
+    if rest ~ '^[1-5]' then
+        return substr(rest, 1, 1)::integer;
+    end if;
+    for i in 1 .. array_length(phrases, 1) loop
+        if strpos(rest, phrases[i]) > 0 then
+            found := array_append(found, levels[i]);
+            rest := replace(rest, phrases[i], '|');  -- consumed: 非常不满意 does not also count as 满意
+        end if;
+    end loop;
+    if array_length(found, 1) = 1 then
+        return found[1];
+    end if;
+    return null;
+end
+$$;
+
+create or replace function util.sms_reply_is_opt_out(reply text) returns boolean
+language sql immutable parallel safe as $$
+    select upper(util.fold_fullwidth(reply)) in ('TD', '退订')
+$$;
