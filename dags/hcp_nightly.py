@@ -64,7 +64,9 @@ def hcp_nightly():
         validated[source.name] = validate(extract(night), night)
         validated[source.name] >> marts
     # SMS replies are attributed through their case: judge them after tonight's master data is in.
+    # Rectification events must find their rating: judge them after tonight's ratings are in.
     validated["master"] >> validated["sms"]
+    [validated[s.name] for s in SOURCES.values() if s.is_channel] >> validated["rectification"]
 
 
 dag = hcp_nightly()

@@ -74,3 +74,17 @@ def warehouse_db(make_database, monkeypatch, request):
 @pytest.fixture(scope="session")
 def demo_world():
     return build_world(ratings_per_day=TEST_RATINGS_PER_DAY)
+
+
+@pytest.fixture
+def fs_connection(monkeypatch, tmp_path):
+    """Point an ``fs`` connection at a fresh folder; returns the folder."""
+    import json
+
+    def make(conn_id: str):
+        root = tmp_path / conn_id
+        root.mkdir()
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps({"conn_type": "fs",
+                                                                          "extra": {"path": str(root)}}))
+        return root
+    return make

@@ -70,6 +70,12 @@ def demo_run(make_database, pg_server, tmp_path_factory):
     conn.close()
 
 
+def source_rows(summary: str) -> dict[str, list[str]]:
+    """The summary's table of rows per source and state: source -> its columns."""
+    rows = [line.split() for line in summary.splitlines() if line.startswith("  ")]
+    return {cells[0]: cells[1:] for cells in rows if cells[0] in SOURCES and len(cells) == 10}
+
+
 def marts(conn):
     with conn.cursor() as cur:
         cur.execute("select org_code, rating_date, rating_count, default_rating_count, avg_points "
@@ -100,7 +106,7 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
 
     second_output = run()
     assert marts(conn) == first
-    lines = {line.split()[0]: line.split()[1:] for line in second_output.splitlines() if line.startswith("  ")}
+    lines = source_rows(second_output)
     # two batches tonight for each source, none failed: the whole history, then what is new or re-read
     assert all(lines[source][:2] == ["2", "0"] for source in SOURCES)
     # the pc boundary row that the inclusive `since` reads again is the one superseded version
@@ -130,7 +136,10 @@ def test_make_night_against_sources_that_only_follow_the_contract(demo_run, demo
             capture_output=True, text=True, timeout=900,
         )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    lines = {line.split()[0]: line.split()[1:] for line in result.stdout.splitlines() if line.startswith("  ")}
+    lines = source_rows(result.stdout)
     for source in SOURCES:
-        batches, failed, read, landed, quarantined = lines[source][:5]
-        assert (batches, failed, quarantined) == ("1", "0", "0") and int(read) == int(landed) > 0, source
+        batches, failed, read, landed, passed, quarantined, held = lines[source][:7]
+        assert (batches, failed) == ("1", "0") and int(read) == int(landed) > 0, source
+        assert int(landed) == int(passed) + int(quarantined) + int(held), source
+    # only SMS free text (opt-outs, junk, cases never listed) is quarantined in the demo world
+    assert int(lines["sms"][5]) > 0 and all(lines[s][5] == "0" for s in SOURCES if s != "sms")

@@ -133,6 +133,8 @@ def csv_file_pages(path: Path, name: str, print_: Fingerprint, *, table: str, co
                    header: Sequence[str], encoding: str, extra: Sequence[str] = ()) -> Iterator[loading.Page]:
     """Pages of one CSV file; ``extra`` values (from the file name) are appended to every row."""
     with open(path, "rb") as raw:
+        if raw.read(3) != b"\xef\xbb\xbf":  # a UTF-8 BOM, even before GB18030 text: tolerated, not data
+            raw.seek(0)
         text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
         make_row = lambda line, fields: [line, *(v if v != "" else None for v in fields), *extra]  # noqa: E731
         for rows, rejected in paged(csv_records(text, header), make_row):

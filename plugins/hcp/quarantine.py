@@ -24,6 +24,7 @@ REASONS: dict[str, str] = {
     "sms_unparseable": "an SMS reply with no leading digit 1-5 and not exactly one level phrase",
     "unknown_case": "an SMS reply whose case no master-data snapshot within 7 days of the reply lists",
     "unknown_event_type": "a rectification event type domain.md does not define",
+    "unknown_evaluation": "a rectification event for an evaluation no channel has delivered (judged again when re-read)",
 }
 
 

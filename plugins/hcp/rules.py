@@ -92,6 +92,14 @@ RULES: dict[str, RowRules] = {
                                    "'extended', 'rectified', 'feedback', 'appeal_upheld', 'appeal_rejected')"),
             ("bad_time_format", "coalesce(event_time, '') !~ '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}'"),
             ("bad_time_format", "not pg_input_is_valid(event_time, 'timestamptz')"),
+            # events are read again every night within the lookback: one whose rating lands later passes then
+            ("unknown_evaluation", """
+                not exists (select 1 from raw.pc_evaluations x where batch.channel = 'pc' and x.evaluation_id = batch.evaluation_id)
+                and not exists (select 1 from raw.app_evaluations x where batch.channel = 'app' and x.eval_id = batch.evaluation_id)
+                and not exists (select 1 from raw.hall_evaluations x
+                                where batch.channel = 'hall' and x.evaluation_no = batch.evaluation_id)
+                and not exists (select 1 from raw.hotline_evaluations x where batch.channel = 'hotline' and x.id = batch.evaluation_id)
+                and not exists (select 1 from raw.sms_replies x where batch.channel = 'sms' and x.msg_id = batch.evaluation_id)"""),
         ),
     ),
 }

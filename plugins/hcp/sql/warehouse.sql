@@ -203,3 +203,11 @@ where b.status = 'succeeded'
   and r.balanced
   and not exists (select 1 from audit.validations v where v.batch_id = b.batch_id and not v.success)
   and not exists (select 1 from audit.batch_alerts a where a.batch_id = b.batch_id and a.policy = 'fail');
+
+-- Lookups by source id: duplicate checks, and rectification events finding their rating.
+create index if not exists pc_evaluations_id_idx on raw.pc_evaluations (evaluation_id);
+create index if not exists app_evaluations_id_idx on raw.app_evaluations (eval_id);
+create index if not exists hall_evaluations_id_idx on raw.hall_evaluations (evaluation_no);
+create index if not exists hotline_evaluations_id_idx on raw.hotline_evaluations (id);
+create index if not exists sms_replies_id_idx on raw.sms_replies (msg_id);
+create index if not exists master_cases_case_idx on raw.master_cases (case_no);
