@@ -310,3 +310,21 @@ def test_an_event_for_an_evaluation_that_does_not_exist(warehouse_db, serve_pc, 
     assert sorted(fates(warehouse_db, result)[0]) == [("unknown_evaluation", "validation"),
                                                       ("unknown_event_type", "validation")]
     assert fates(warehouse_db, result)[1] is True
+
+
+# ---------- column drift in JSON sources: named, and the batch's policy applied
+
+def test_a_field_renamed_in_the_api_fails_the_batch_naming_it(warehouse_db, demo_world, monkeypatch):
+    items = [to_api_item(r) for r in demo_world.ratings if r.channel == "pc"][:GOOD]
+    renamed = [{("satisfactionLevel" if k == "satisfaction" else k): v for k, v in i.items()} for i in items]
+    api = PagedApi("/api/evaluations", renamed, since_key=lambda i: i["updateTime"], parse_since=lambda s: s, token="t")
+    with ApiServer(api) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_HCP_PC", json.dumps({"conn_type": "http", "host": server.base_url,
+                                                              "password": "t"}))
+        result = SOURCES["pc"].extract(warehouse_db, NIGHT)
+    with pytest.raises(validation.BatchValidationFailed, match="missing: satisfaction"):
+        validation.judge_batch(warehouse_db, "pc", result.batch_id, NIGHT)
+    alerts = fetch(warehouse_db, "select rule, policy, message from audit.batch_alerts order by policy")
+    assert ("column_drift", "fail", "fields the contract names are missing: satisfaction") in alerts
+    assert ("column_drift", "warn", "fields the contract does not name (not landed): satisfactionLevel") in alerts
+    assert fetch(warehouse_db, "select count(*) from audit.accepted_batches") == [(0,)]

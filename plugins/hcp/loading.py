@@ -47,6 +47,7 @@ class Page:
     watermark: str | None = None  # the source position after this page, when it has one
     taken: TakenFile | None = None  # set on the last page of a file: the file counts as taken
     rejected: Sequence[Rejected] = field(default_factory=tuple)
+    drift: frozenset[str] = frozenset()  # "missing <field>" / "unexpected <field>": the source left its contract
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,7 @@ def land_batch(
 
     landed = rejected = bytes_read = taken = 0
     watermark_before = watermark = None
+    drift: set[str] = set()
     try:
         with conn.cursor() as cur:
             # One load per source at a time; a second waits rather than reading the same pages twice.
@@ -137,6 +139,7 @@ def land_batch(
             watermark_before = watermark = watermark_of(conn, source)
             for page in read_pages(watermark_before):
                 bytes_read += page.bytes_read
+                drift |= page.drift
                 if page.rows:
                     columns = ", ".join([*page.columns, "_batch_id", "_source_page", "_line_no"])
                     cur.copy_expert(f"copy {page.table} ({columns}) from stdin",
@@ -168,10 +171,11 @@ def land_batch(
                 update audit.batches
                    set status = 'succeeded', rows_read = %s, rows_landed = %s, rows_rejected = %s,
                        bytes_read = %s, files_taken = %s, watermark_before = %s, watermark_after = %s,
-                       ended_at = clock_timestamp()
+                       schema_drift = %s, ended_at = clock_timestamp()
                  where batch_id = %s
                 """,
-                (landed + rejected, landed, rejected, bytes_read, taken, watermark_before, watermark, batch_id),
+                (landed + rejected, landed, rejected, bytes_read, taken, watermark_before, watermark,
+                 sorted(drift), batch_id),
             )
         conn.commit()
     except BaseException as exc:
@@ -213,3 +217,14 @@ def as_json_text(value: object) -> str | None:
     if isinstance(value, (dict, list)):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def field_drift(items: Sequence[dict], contract: Sequence[str], optional: Sequence[str] = ()) -> frozenset[str]:
+    """How JSON items differ from their contract: fields no item carries (but may be null, so may be left out:
+    ``optional``), and fields it does not name. One odd item is a bad row, judged by the row rules."""
+    if not items:
+        return frozenset()
+    keys = set().union(*(set(item) for item in items))
+    expected = set(contract)
+    return frozenset({f"missing {k}" for k in expected - keys - set(optional)}
+                     | {f"unexpected {k}" for k in keys - expected})

@@ -208,6 +208,14 @@ def _batch_rules(cur, source: str, batch_id: int, night: date, counts: dict) -> 
     if median and (tonight or 0) < VOLUME_DROP_ALARM * median:
         alerts.append(("volume_drop", "warn",
                        f"{tonight or 0} rows tonight against a median of {median:.0f} over the nights before"))
+    cur.execute("select coalesce(schema_drift, '{}') from audit.batches where batch_id = %s", (batch_id,))
+    drift = cur.fetchone()[0]
+    missing = [d.removeprefix("missing ") for d in drift if d.startswith("missing ")]
+    unexpected = [d.removeprefix("unexpected ") for d in drift if d.startswith("unexpected ")]
+    if missing:
+        alerts.append(("column_drift", "fail", f"fields the contract names are missing: {', '.join(missing)}"))
+    if unexpected:
+        alerts.append(("column_drift", "warn", f"fields the contract does not name (not landed): {', '.join(unexpected)}"))
     for rule, policy, message in alerts:
         cur.execute("insert into audit.batch_alerts (batch_id, source, rule, policy, message) "
                     "values (%s, %s, %s, %s, %s)", (batch_id, source, rule, policy, message))

@@ -79,8 +79,8 @@ def test_a_folder_reexported_while_being_read_rolls_the_batch_back(warehouse_db,
     real = app._records
     part = app_root / f"dt={DAYS[0]}" / "part-0000.jsonl.gz"
 
-    def records_then_reexport(stream):
-        yield from real(stream)
+    def records_then_reexport(stream, keys):
+        yield from real(stream, keys)
         # the exporter replaces the part after its rows were read, before the loader re-checks it
         part.write_bytes(gzip.compress(b'{"eval_id": "NEW"}\n', mtime=0))
 

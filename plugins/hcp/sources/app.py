@@ -6,6 +6,7 @@ version wins downstream).
 """
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import io
 import json
@@ -26,6 +27,7 @@ TABLE = "raw.app_evaluations"
 FIELDS = ["eval_id", "case_no", "item_code", "org_code", "area_code", "platform_code", "staff_no",
           "satisfaction_code", "tags", "text", "eval_time", "eval_seq", "user_type", "user_id_card", "client"]
 COLUMNS = [*FIELDS, "export_date"]
+NULLABLE = ("staff_no", "text", "tags", "user_id_card", "client")  # may be null, so may be left out
 
 
 def read_pages(conn, root: Path) -> Iterator[loading.Page]:
@@ -44,14 +46,17 @@ def read_pages(conn, root: Path) -> Iterator[loading.Page]:
 
 
 def _part_pages(path: Path, name: str, print_: files.Fingerprint, export_date: str) -> Iterator[loading.Page]:
+    keys: set[str] = set()
     with gzip.open(path, "rb") if print_.size else io.BytesIO() as stream:
-        for rows, rejected in files.paged(_records(stream), lambda line, row: [line, *row, export_date]):
+        for rows, rejected in files.paged(_records(stream, keys), lambda line, row: [line, *row, export_date]):
             yield loading.Page(table=TABLE, columns=COLUMNS, label=name, rows=rows, rejected=rejected)
+    drift = frozenset({f"unexpected {k}" for k in keys - set(FIELDS)}
+                      | {f"missing {k}" for k in set(FIELDS) - keys - set(NULLABLE) if keys})
     files.ensure_unchanged(path, print_)
-    yield files.taken_page(name, print_, TABLE, COLUMNS)
+    yield dataclasses.replace(files.taken_page(name, print_, TABLE, COLUMNS), drift=drift)
 
 
-def _records(stream) -> Iterator[tuple[int, list | None, loading.Rejected | None]]:
+def _records(stream, keys: set[str]) -> Iterator[tuple[int, list | None, loading.Rejected | None]]:
     for line_no, raw in enumerate(stream, start=1):
         text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
         if not text.strip():
@@ -65,6 +70,7 @@ def _records(stream) -> Iterator[tuple[int, list | None, loading.Rejected | None
             reason = "bad_encoding" if isinstance(exc, UnicodeDecodeError) else "not_json"
             yield line_no, None, loading.Rejected(line_no, text, check(reason), str(exc)[:200])
             continue
+        keys.update(item)  # the union of keys: a field no line carries is drift
         row = [loading.as_json_text(item.get(f)) for f in FIELDS]
         if any(v is not None and "\x00" in v for v in row):
             yield line_no, None, loading.Rejected(line_no, text, check("nul_byte"))

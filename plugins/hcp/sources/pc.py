@@ -40,6 +40,9 @@ FIELDS = {
 }
 
 
+NULLABLE = ("staffNo", "writingEvaluation", "userName", "userPhone")  # may be null, so may be left out
+
+
 def client(base_url: str, token: str, **options) -> PagedClient:
     return PagedClient(base_url, token, PATH, page_limit=PAGE_LIMIT, **options)
 
@@ -56,6 +59,7 @@ def read_pages(api: PagedClient, since: str | None) -> Iterator[loading.Page]:
             rows=rows,
             bytes_read=page.size,
             watermark=_as_since(latest) if latest else None,
+            drift=loading.field_drift(page.items, list(FIELDS.values()), optional=NULLABLE),
         )
 
 

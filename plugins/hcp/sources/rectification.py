@@ -48,7 +48,8 @@ def read_pages(api: PagedClient, watermark: str | None) -> Iterator[loading.Page
             stamp = item.get("eventTime")
             if stamp and (latest is None or _instant(stamp) > _instant(latest)):
                 latest = stamp
-        yield loading.Page(table=TABLE, columns=COLUMNS, rows=rows, bytes_read=page.size, watermark=latest,
+        drift = loading.field_drift(page.items, list(FIELDS.values()), optional=("category", "newDueDate"))
+        yield loading.Page(table=TABLE, columns=COLUMNS, rows=rows, bytes_read=page.size, watermark=latest, drift=drift,
                            label=f"page {page.number}" + (f" cursor {page.cursor}" if page.cursor else ""))
 
 

@@ -22,6 +22,8 @@ create table if not exists audit.batches (
 alter table audit.batches add column if not exists loader_pid integer;
 alter table audit.batches add column if not exists rows_rejected bigint;
 alter table audit.batches add column if not exists files_taken integer;
+-- JSON fields missing from the contract's, or not in it: "missing <field>" / "unexpected <field>"
+alter table audit.batches add column if not exists schema_drift text[];
 
 -- One row per source: where the next load resumes. Moved in the transaction that commits the batch.
 create table if not exists audit.watermarks (
