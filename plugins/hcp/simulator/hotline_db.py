@@ -35,12 +35,12 @@ def _stamp(wall_clock: datetime) -> str:
     return wall_clock.replace(tzinfo=BEIJING).isoformat()
 
 
-def fill(conn, world: World) -> int:
-    """Create the table and load the world's hotline ratings (replacing what was there)."""
+def fill(conn, world: World, until: datetime | None = None) -> int:
+    """Create the table and load the world's hotline ratings (replacing what was there), up to ``until``."""
     buffer = io.StringIO()
     n = 0
     for r in world.ratings:
-        if r.channel != "hotline":
+        if r.channel != "hotline" or (until is not None and r.updated_at > until):
             continue
         values = [r.evaluation_id, f"GD{r.evaluation_id}", r.case_no, r.item_code, r.org_code, r.area_code,
                   r.platform_code, r.staff_no or r"\N", LEVEL_NAMES[r.level], _stamp(r.rated_at),

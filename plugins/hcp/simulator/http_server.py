@@ -12,13 +12,15 @@ import json
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
 
 class PagedApi:
     def __init__(self, path: str, items: list[dict], since_key: Callable[[dict], str],
-                 parse_since: Callable[[str], str], token: str, default_limit: int = 100, max_limit: int = 500):
+                 parse_since: Callable[[str], str], token: str, default_limit: int = 100, max_limit: int = 500,
+                 clock_key: Callable[[datetime], object] | None = None):
         self.path = path
         self.items = sorted(items, key=since_key)
         self.keys = [since_key(i) for i in self.items]
@@ -26,9 +28,15 @@ class PagedApi:
         self.token = token
         self.default_limit = default_limit
         self.max_limit = max_limit
+        self.clock_key = clock_key  # the since key of the last item the system had at a given time
+        self.visible = len(self.items)  # items past the clock are not there yet
         self.faults: list[tuple[int, dict[str, str], float]] = []
         self.requests = 0
         self.lock = threading.Lock()
+
+    def set_clock(self, now: datetime) -> None:
+        """Serve only what the real system would have had by ``now`` (Beijing wall clock)."""
+        self.visible = bisect.bisect_right(self.keys, self.clock_key(now))
 
     def fail_next(self, status: int, times: int = 1, retry_after: float | None = None) -> None:
         """Answer the next ``times`` requests with ``status`` (429 with Retry-After, 5xx, ...)."""
@@ -50,8 +58,8 @@ class PagedApi:
             start = bisect.bisect_left(self.keys, self.parse_since(query["since"]))
         else:
             start = 0
-        end = min(start + limit, len(self.items))
-        next_cursor = base64.urlsafe_b64encode(str(end).encode()).decode() if end < len(self.items) else None
+        end = min(start + limit, self.visible)
+        next_cursor = base64.urlsafe_b64encode(str(end).encode()).decode() if end < self.visible else None
         return {"data": self.items[start:end], "next_cursor": next_cursor}
 
 

@@ -43,4 +43,5 @@ def pc_api(ratings: list[Rating], token: str) -> PagedApi:
         since_key=lambda i: (i["updateTime"], i["evaluationId"]),
         parse_since=lambda since: (parse_iso_to_beijing(since).strftime(TIME_FORMAT), ""),
         token=token,
+        clock_key=lambda now: (now.strftime(TIME_FORMAT), "\uffff"),
     )

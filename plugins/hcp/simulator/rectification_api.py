@@ -69,6 +69,7 @@ def rectification_api(world: World, token: str) -> PagedApi:
         since_key=lambda e: e["_order"],
         parse_since=lambda since: f"{parse_iso_to_beijing(since):%Y-%m-%d %H:%M:%S}#",
         token=token,
+        clock_key=lambda now: f"{now:%Y-%m-%d %H:%M:%S}#~",
     )
     api.items = [{k: v for k, v in e.items() if not k.startswith("_")} for e in api.items]
     return api
