@@ -328,3 +328,26 @@ def test_a_field_renamed_in_the_api_fails_the_batch_naming_it(warehouse_db, demo
     assert ("column_drift", "fail", "fields the contract names are missing: satisfaction") in alerts
     assert ("column_drift", "warn", "fields the contract does not name (not landed): satisfactionLevel") in alerts
     assert fetch(warehouse_db, "select count(*) from audit.accepted_batches") == [(0,)]
+
+
+def test_unknown_reason_codes_are_kept_and_flagged(warehouse_db, serve_pc, demo_world):
+    item = pc_item(demo_world, satisfaction=1, evalDetail="502,777")
+    serve_pc(item)
+    result = judge(warehouse_db, "pc")
+    assert fates(warehouse_db, result) == ([], True)  # the row is scored
+    assert fetch(warehouse_db, "select eval_detail from raw.pc_evaluations where evaluation_id = %s",
+                 item["evaluationId"]) == [("502,777",)]
+    assert fetch(warehouse_db, "select rule, policy, message from audit.batch_alerts") == [
+        ("unknown_reason_codes", "warn", "reason codes not in the list, kept: 777 (1 rows)")]
+
+
+def test_app_tags_unknown_or_malformed_are_kept(warehouse_db, app_dir, demo_world):
+    odd = [b'{"eval_id": "T1", "satisfaction_code": 4, "eval_time": "20261031T090000", "case_no": "C", '
+           b'"org_code": "91350100M000100Y43", "tags": [501, 888]}',
+           b'{"eval_id": "T2", "satisfaction_code": 4, "eval_time": "20261031T090000", "case_no": "C", '
+           b'"org_code": "91350100M000100Y43", "tags": "[501,"}']
+    write_app(app_dir / "dt=2026-10-31", good_app_lines(demo_world) + odd)
+    result = judge(warehouse_db, "app")
+    assert fates(warehouse_db, result) == ([], True)
+    assert fetch(warehouse_db, "select message from audit.batch_alerts where rule = 'unknown_reason_codes'") == [
+        ("reason codes not in the list, kept: 888 (1 rows)",)]

@@ -199,3 +199,24 @@ RELEASE_SMS_SQL = f"""
     from expired e
     join raw.sms_replies r on r._batch_id = e.batch_id and r._source_page = e.source_page and r._line_no = e.line_no
 """
+
+
+# Reason codes as each channel carries them, one row per code: kept whatever they are, flagged when unknown.
+REASON_CODES_SQL = {
+    "pc": "select btrim(code) from raw.pc_evaluations, unnest(string_to_array(nullif(eval_detail, ''), ',')) code "
+          "where _batch_id = %(batch_id)s",
+    "app": "select code from raw.app_evaluations, jsonb_array_elements_text(case when pg_input_is_valid(tags, 'jsonb') "
+           "and left(ltrim(tags), 1) = '[' then tags::jsonb else '[]' end) code where _batch_id = %(batch_id)s",
+    "hall": "select btrim(code) from raw.hall_evaluations, unnest(string_to_array(nullif(bad_reasons, ''), '|')) code "
+            "where _batch_id = %(batch_id)s",
+}
+
+
+def known_reason_codes() -> list[str]:
+    """The codes of the dbt seed reason_codes.csv: the one list, shared with the marts."""
+    import csv
+
+    from hcp import settings
+
+    with open(settings.DBT_PROJECT_DIR / "seeds" / "reason_codes.csv", encoding="utf-8") as f:
+        return [row["reason_code"] for row in csv.DictReader(f)]

@@ -183,6 +183,8 @@ def _reconcile(cur, source: str, batch_id: int) -> dict:
 
 
 def _batch_rules(cur, source: str, batch_id: int, night: date, counts: dict) -> None:
+    from hcp import rules
+
     alerts = []
     cur.execute("select count(*) from audit.quarantine where batch_id = %s and reason <> all(%s)",
                 (batch_id, list(NOT_DEFECTS)))
@@ -216,6 +218,16 @@ def _batch_rules(cur, source: str, batch_id: int, night: date, counts: dict) -> 
         alerts.append(("column_drift", "fail", f"fields the contract names are missing: {', '.join(missing)}"))
     if unexpected:
         alerts.append(("column_drift", "warn", f"fields the contract does not name (not landed): {', '.join(unexpected)}"))
+    if source in rules.REASON_CODES_SQL:
+        cur.execute(
+            f"select code, count(*) from ({rules.REASON_CODES_SQL[source]}) codes (code) "
+            "where code <> all(%(known)s) group by code order by code",
+            {"batch_id": batch_id, "known": rules.known_reason_codes()},
+        )
+        unknown = cur.fetchall()
+        if unknown:
+            alerts.append(("unknown_reason_codes", "warn", "reason codes not in the list, kept: "
+                           + ", ".join(f"{code} ({n} rows)" for code, n in unknown)))
     for rule, policy, message in alerts:
         cur.execute("insert into audit.batch_alerts (batch_id, source, rule, policy, message) "
                     "values (%s, %s, %s, %s, %s)", (batch_id, source, rule, policy, message))
