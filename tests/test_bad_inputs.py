@@ -351,3 +351,54 @@ def test_app_tags_unknown_or_malformed_are_kept(warehouse_db, app_dir, demo_worl
     assert fates(warehouse_db, result) == ([], True)
     assert fetch(warehouse_db, "select message from audit.batch_alerts where rule = 'unknown_reason_codes'") == [
         ("reason codes not in the list, kept: 888 (1 rows)",)]
+
+
+# ---------- batch rules, reconciliation, and where a bad batch shows
+
+def test_a_batch_mostly_bad_is_kept_from_the_marts_and_shows_in_the_summary_and_data_docs(
+        warehouse_db, serve_pc, demo_world):
+    from hcp import summary
+
+    bad = [pc_item(demo_world, evaluationId=f"BAD{i}", satisfaction=9) for i in range(5)]
+    serve_pc(*bad)
+    result = SOURCES["pc"].extract(warehouse_db, NIGHT)
+    with pytest.raises(validation.BatchValidationFailed, match="satisfaction"):
+        validation.validate_batch(warehouse_db, "pc", result.batch_id)  # GX: 5 of 45 out of scale, over 5%
+    with pytest.raises(validation.BatchValidationFailed, match="5 of 45 rows quarantined as defects"):
+        validation.judge_batch(warehouse_db, "pc", result.batch_id, NIGHT)
+    assert fetch(warehouse_db, "select count(*) from audit.accepted_batches") == [(0,)]
+    text = summary.render(warehouse_db, NIGHT, {})
+    assert "pc            level_out_of_scale" in text
+    assert "quarantine_share  fail  5 of 45 rows quarantined as defects" in text
+    docs = validation.DATA_DOCS_INDEX.parent / "validations" / "raw_pc_evaluations"
+    assert validation.DATA_DOCS_INDEX.exists() and docs.exists()
+
+
+def test_a_night_far_below_the_nights_before_warns(warehouse_db, serve_pc, demo_world):
+    from hcp import loading
+
+    def land(night, rows):
+        def read(_):
+            yield loading.Page("raw.pc_evaluations", ["evaluation_id"], "p", [[i + 1, f"E{night}{i}"] for i in range(rows)])
+        return loading.land_batch(warehouse_db, source="pc", night=night, read_pages=read)
+
+    for back in range(1, 8):
+        land(NIGHT - timedelta(days=back), 100)
+    quiet = land(NIGHT, 5)
+    with warehouse_db.cursor() as cur:
+        validation._batch_rules(cur, "pc", quiet.batch_id, NIGHT, {"rows_read": 5})
+    warehouse_db.commit()
+    assert fetch(warehouse_db, "select rule, policy, message from audit.batch_alerts") == [
+        ("volume_drop", "warn", "5 rows tonight against a median of 100 over the nights before")]
+
+
+def test_a_row_lost_between_landing_and_validation_fails_the_reconciliation(warehouse_db, serve_pc):
+    serve_pc()
+    result = SOURCES["pc"].extract(warehouse_db, NIGHT)
+    with warehouse_db.cursor() as cur:
+        cur.execute("delete from raw.pc_evaluations where _line_no = 1 and _batch_id = %s", (result.batch_id,))
+    warehouse_db.commit()
+    with pytest.raises(validation.ReconciliationFailed,
+                       match=f"read {GOOD} = landed at load {GOOD} \\+ rejected at load 0; "
+                             f"rows in raw now {GOOD - 1} = passed {GOOD - 1} \\+ quarantined 0"):
+        validation.judge_batch(warehouse_db, "pc", result.batch_id, NIGHT)

@@ -63,6 +63,9 @@ def alerts(conn, night: date) -> list[tuple]:
 def rating_versions(conn) -> dict[str, tuple[int, int]]:
     """Per channel modelled in dbt so far: ratings in their latest version, and older versions superseded."""
     with conn.cursor() as cur:
+        cur.execute("select to_regclass('staging.stg_pc__evaluations') is not null")
+        if not cur.fetchone()[0]:  # dbt has not built staging yet (a night that failed before it)
+            return {}
         cur.execute(
             """
             select channel, count(*) filter (where version_rank = 1), count(*) filter (where version_rank > 1)
@@ -116,7 +119,12 @@ def render(conn, night: date, links: dict[str, str]) -> str:
     if fired:
         lines += ["", "Batch rules that fired (audit.batch_alerts):"]
         lines += [f"  {source:<14}{rule:<18}{policy:<6}{message}" for source, rule, policy, message in fired]
-    for title, best in (("Best", True), ("Worst", False)):
+    with conn.cursor() as cur:
+        cur.execute("select to_regclass('marts.agency_daily_ratings') is not null")
+        marts_built = cur.fetchone()[0]
+    if not marts_built:
+        lines += ["", "The marts have not been built: see the run's log for the task that failed."]
+    for title, best in (("Best", True), ("Worst", False)) if marts_built else ():
         lines += ["", f"{title} five agencies of {night:%Y-%m} by average points (at least {MIN_RATINGS_TO_RANK} ratings):"]
         for org_code, ratings, avg in agencies_of_month(conn, night, best):
             lines.append(f"  {org_code}  {avg:>5}  ({ratings} ratings)")

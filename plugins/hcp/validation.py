@@ -138,10 +138,14 @@ def judge_batch(warehouse_conn, source: str, batch_id: int, night: date) -> dict
         alerts = cur.fetchall()
     warehouse_conn.commit()
     if not counts["balanced"]:
+        with warehouse_conn.cursor() as cur:
+            cur.execute("select rows_landed from audit.batches where batch_id = %s", (batch_id,))
+            landed_at_load = cur.fetchone()[0]
         raise ReconciliationFailed(
-            f"batch {batch_id} of {source} does not reconcile: read {counts['rows_read']} = landed "
-            f"{counts['rows_landed']} + rejected at load {counts['rejected_at_load']}; landed = passed "
-            f"{counts['passed']} + quarantined {counts['quarantined']} + held {counts['held']}"
+            f"batch {batch_id} of {source} does not reconcile: read {counts['rows_read']} = landed at load "
+            f"{landed_at_load} + rejected at load {counts['rejected_at_load']}; rows in raw now "
+            f"{counts['rows_landed']} = passed {counts['passed']} + quarantined {counts['quarantined']} "
+            f"+ held {counts['held']}"
         )
     failing = [message for _, policy, message in alerts if policy == "fail"]
     if failing:
