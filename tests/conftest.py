@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import tempfile
+from datetime import date
 from pathlib import Path
 
 import psycopg2
@@ -28,6 +29,16 @@ from hcp.simulator.world import build_world  # noqa: E402
 
 # A small world: two months at 40 ratings a day; volume belongs in the benchmark.
 TEST_RATINGS_PER_DAY = 40
+NIGHT = date(2026, 10, 31)  # the demo world's last night
+
+
+def query(conn, sql, *args):
+    """Rows of one query, committed: tests read what the loaders committed, never a stale snapshot."""
+    with conn.cursor() as cur:
+        cur.execute(sql, args)
+        rows = cur.fetchall()
+    conn.commit()
+    return rows
 
 
 def free_port() -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -18,18 +18,11 @@ from hcp.simulator.http_server import ApiServer, PagedApi
 from hcp.simulator.pc_api import to_api_item
 from hcp.simulator.world import LEVEL_NAMES
 from hcp.sources import SOURCES, master
+from tests.conftest import NIGHT
+from tests.conftest import query as fetch
 
-NIGHT = date(2026, 10, 31)
 GOOD = 40  # good rows beside each bad one: one bad row stays under the batch's 5% defect limit
 VALID_ORG = "91350100M000100Y43"
-
-
-def fetch(conn, sql, *args):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        rows = cur.fetchall()
-    conn.commit()
-    return rows
 
 
 def judge(conn, source, night=NIGHT):

@@ -7,7 +7,7 @@ import pytest
 from hcp.files import FileChangedWhileReading
 from hcp.simulator import files as sim
 from hcp.sources import app
-from tests.sources.conftest import NIGHT, query
+from tests.conftest import NIGHT, query
 
 DAYS = [NIGHT.replace(day=29), NIGHT.replace(day=30)]
 

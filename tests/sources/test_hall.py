@@ -3,7 +3,7 @@ import pytest
 
 from hcp.simulator import files as sim
 from hcp.sources import hall
-from tests.sources.conftest import NIGHT, query
+from tests.conftest import NIGHT, query
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 from hcp import connections
 from hcp.simulator import hotline_db
 from hcp.sources import hotline
-from tests.sources.conftest import NIGHT, query
+from tests.conftest import NIGHT, query
 
 
 @pytest.fixture

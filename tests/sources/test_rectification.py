@@ -8,7 +8,7 @@ from hcp.http_api import SourceError
 from hcp.simulator.http_server import ApiServer
 from hcp.simulator.rectification_api import build_events, rectification_api
 from hcp.sources import rectification
-from tests.sources.conftest import NIGHT, query
+from tests.conftest import NIGHT, query
 
 TOKEN = "events-token-77ab"
 

@@ -1,7 +1,7 @@
 """SMS replies (UTF-8 free text, verbatim) and master-data snapshots (complete only with _SUCCESS)."""
 from hcp.simulator import files as sim
 from hcp.sources import master, sms
-from tests.sources.conftest import NIGHT, query
+from tests.conftest import NIGHT, query
 
 
 def test_sms_replies_land_verbatim(warehouse_db, fs_connection, demo_world):
