@@ -1,14 +1,6 @@
--- Only accepted batches (landed whole, validated, reconciled) reach staging, less their quarantined rows.
 with source as (
 
-    select * from {{ source('pc', 'pc_evaluations') }} as raw_rows
-    where raw_rows._batch_id in (select batch_id from {{ source('audit', 'accepted_batches') }})
-        and not exists (
-            select 1 from {{ source('audit', 'quarantine') }} as quarantined
-            where quarantined.batch_id = raw_rows._batch_id
-                and quarantined.source_page = raw_rows._source_page
-                and quarantined.line_no = raw_rows._line_no
-        )
+    {{ accepted_rows(source('pc', 'pc_evaluations')) }}
 
 ),
 

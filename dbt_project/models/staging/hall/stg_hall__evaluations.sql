@@ -1,0 +1,48 @@
+with source as (
+
+    {{ accepted_rows(source('hall', 'hall_evaluations')) }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        'hall'::text as channel,
+        evaluation_no as evaluation_id,
+        case_no,
+        item_code,
+        dept_code as org_code,
+        area_code,
+        platform_code,
+        nullif(staff_no, '') as staff_no,
+        window_no,
+        hall_code,
+
+        ---------- levels: the tablets write the level's Chinese name
+        {{ level_from_name('btrim(result)') }} as level_code,
+        coalesce(string_to_array(nullif(bad_reasons, ''), '|'), '{}') as reason_codes,
+        null::text as comment_text,
+
+        ---------- timestamps: YYYY/MM/DD HH:MM:SS, Beijing, no zone
+        replace(eval_time, '/', '-')::timestamp at time zone 'Asia/Shanghai' as rated_at,
+        replace(eval_time, '/', '-')::timestamp::date as rated_date,
+        -- no update time: a file delivered again is a later batch, and the later batch wins
+        replace(eval_time, '/', '-')::timestamp at time zone 'Asia/Shanghai' as updated_at,
+
+        ---------- flags
+        false as is_default_rating,
+        false as is_withdrawn,
+        1 as rating_seq,
+
+        ---------- lineage
+        _batch_id as batch_id,
+        _source_page as source_page,
+        _line_no as line_no,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,46 @@
+with source as (
+
+    {{ accepted_rows(source('hotline', 'hotline_evaluations')) }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        'hotline'::text as channel,
+        id as evaluation_id,
+        work_order_no,
+        case_no,
+        item_code,
+        dept_code as org_code,
+        area_code,
+        platform_code,
+        nullif(staff_no, '') as staff_no,
+
+        ---------- levels: the hotline's three-level scale 满意 / 基本满意 / 不满意 is canonical 2 / 3 / 4
+        {{ level_from_name('btrim(satisfaction)') }} as level_code,
+        '{}'::text[] as reason_codes,
+        null::text as comment_text,
+
+        ---------- timestamps
+        visit_time::timestamptz as rated_at,
+        (visit_time::timestamptz at time zone 'Asia/Shanghai')::date as rated_date,
+        modified_time::timestamptz as updated_at,
+
+        ---------- flags
+        false as is_default_rating,
+        is_deleted = 'true' as is_withdrawn,
+        1 as rating_seq,
+
+        ---------- lineage
+        _batch_id as batch_id,
+        _source_page as source_page,
+        _line_no as line_no,
+        _loaded_at as loaded_at
+
+    from source
+
+)
+
+select * from renamed
