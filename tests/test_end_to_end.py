@@ -95,6 +95,9 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
     assert got == expected
 
     with conn.cursor() as cur:
+        cur.execute("select date_day, is_workday, calendar_source, is_provisional from marts.dim_dates "
+                    "where date_day in ('2026-10-10', '2027-01-04') order by 1")
+        assert [row[1:] for row in cur.fetchall()] == [(True, "official", False), (True, "weekday_rule", True)]
         cur.execute("select source, status, rows_read, rows_landed from audit.batches order by source")
         batches = {source: rest for source, *rest in cur.fetchall()}
         pc = sum(1 for r in demo_world.ratings if r.channel == "pc")

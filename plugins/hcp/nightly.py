@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
-from hcp import dbt, validation, warehouse
+from hcp import calendar, dbt, validation, warehouse
 from hcp.sources import SOURCES
 from hcp.timeutil import BEIJING
 
@@ -34,5 +34,8 @@ def validate(source: str, batch_id: int, night: date) -> dict:
 
 
 def build_marts(night: date) -> None:
+    with warehouse.connection() as conn:
+        warehouse.ensure_schema(conn)
+        calendar.refresh(conn)  # the library's published years, for dim_dates
     dbt.build(night)
     dbt.docs_generate(night)

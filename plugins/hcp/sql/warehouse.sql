@@ -213,3 +213,12 @@ create index if not exists hall_evaluations_id_idx on raw.hall_evaluations (eval
 create index if not exists hotline_evaluations_id_idx on raw.hotline_evaluations (id);
 create index if not exists sms_replies_id_idx on raw.sms_replies (msg_id);
 create index if not exists master_cases_case_idx on raw.master_cases (case_no);
+
+-- The official working-day calendar as the chinesecalendar library publishes it (plugins/hcp/calendar.py).
+create table if not exists raw.official_calendar (
+    day              date primary key,
+    is_workday       boolean not null,
+    is_holiday       boolean not null,
+    holiday_name     text,
+    library_version  text not null
+);
