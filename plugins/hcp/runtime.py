@@ -94,19 +94,14 @@ def airflow_bin() -> str:
     return str(Path(sys.executable).with_name("airflow"))
 
 
-def airflow(args: list[str], env: dict[str, str], log_file: Path | None = None) -> None:
-    """Run an ``airflow`` command; its output goes to log_file, and its tail to stderr when it fails."""
-    if log_file is None:
-        result = subprocess.run([airflow_bin(), *args], env=env, stdin=subprocess.DEVNULL)
-        output = ""
-    else:
-        log_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(log_file, "w") as out:
-            result = subprocess.run([airflow_bin(), *args], env=env, stdin=subprocess.DEVNULL,
-                                    stdout=out, stderr=subprocess.STDOUT)
-        output = log_file.read_text(errors="replace")
+def airflow(args: list[str], env: dict[str, str], log_file: Path) -> None:
+    """Run an ``airflow`` command; its output goes to log_file, and its tail into the error when it fails."""
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_file, "w") as out:
+        result = subprocess.run([airflow_bin(), *args], env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
     if result.returncode != 0:
-        tail = "\n".join(output.splitlines()[-60:])
+        tail = "\n".join(log_file.read_text(errors="replace").splitlines()[-60:])
         raise RuntimeError(f"airflow {' '.join(args)} failed (exit {result.returncode}); log: {log_file}\n{tail}")
 
 
