@@ -22,6 +22,9 @@ os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).parents[1] / "dags"))
 os.environ["GX_ANALYTICS_ENABLED"] = "false"
 os.environ["DBT_SEND_ANONYMOUS_USAGE_STATS"] = "false"
+# The key of the keyed hashes of personal data: a test key, so tests can compute the hashes they expect.
+TEST_PII_KEY = "haochaping-test-key-not-a-secret"
+os.environ["AIRFLOW_CONN_HCP_PII"] = json.dumps({"conn_type": "generic", "password": TEST_PII_KEY})
 
 from hcp import connections, settings, warehouse  # noqa: E402
 from hcp.embedded_pg import EmbeddedServer  # noqa: E402

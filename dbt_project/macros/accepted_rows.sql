@@ -5,7 +5,10 @@
 {% macro accepted_rows(relation) -%}
     select raw_rows.*
     from {{ relation }} as raw_rows
-    where raw_rows._batch_id in (select batch_id from {{ source('audit', 'accepted_batches') }})
+    where raw_rows._batch_id in (
+            -- night D knows the batches of nights up to D, so a backfill sees what that night saw
+            select batch_id from {{ source('audit', 'accepted_batches') }} where night <= date '{{ var("night") }}'
+        )
         and not exists (
             select 1 from {{ source('audit', 'quarantine') }} as quarantined
             where quarantined.batch_id = raw_rows._batch_id

@@ -100,10 +100,12 @@ def cmd_env(args: argparse.Namespace) -> None:
     env = runtime.airflow_env(runtime.start_warehouse())
     from hcp.dbt import profile_env
 
-    os.environ[runtime.WAREHOUSE_VAR] = env[runtime.WAREHOUSE_VAR]
+    for key in (runtime.WAREHOUSE_VAR, connections.env_var(settings.PII_KEY_CONN_ID)):
+        if key in env:
+            os.environ[key] = env[key]
     env.update(profile_env())
     for key in sorted(env):
-        if key.startswith(("AIRFLOW", "HCP_", "PYTHONPATH", "DBT_", "GX_")):
+        if key.startswith(("AIRFLOW", "HCP_", "PYTHONPATH", "DBT_", "GX_", "PGOPTIONS")):
             print(f"export {key}={shlex.quote(env[key])}")
 
 

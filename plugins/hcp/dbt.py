@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from hcp import connections, settings
+from hcp import connections, pii, settings
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +24,8 @@ def profile_env(conn_id: str = settings.WAREHOUSE_CONN_ID) -> dict[str, str]:
         "HCP_WH_DBNAME": kw["dbname"],
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
+        # the hashing key's pads reach each dbt session as settings, never as SQL text (hcp.pii)
+        "PGOPTIONS": pii.session_options(pii.key()),
     }
 
 

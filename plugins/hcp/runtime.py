@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from hcp import connections, settings
+from hcp import connections, pii, settings
 from hcp.embedded_pg import EmbeddedServer
 
 WAREHOUSE_VAR = connections.env_var(settings.WAREHOUSE_CONN_ID)
@@ -86,6 +86,10 @@ def airflow_env(warehouse_value: str, extra: dict[str, str] | None = None) -> di
         "HCP_PROJECT_ROOT": str(settings.PROJECT_ROOT),
         "HCP_LOCAL_DIR": str(settings.LOCAL_DIR),
     }
+    pii_var = connections.env_var(settings.PII_KEY_CONN_ID)
+    if pii_var not in env and uses_embedded():
+        # the embedded warehouse is local state: so is its hashing key. A real warehouse brings its own.
+        env[pii_var] = pii.local_key_connection()
     env.update(extra or {})
     return env
 

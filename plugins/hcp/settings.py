@@ -10,6 +10,8 @@ DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 GX_ROOT = PROJECT_ROOT / "expectations"
 
 WAREHOUSE_CONN_ID = "hcp_warehouse"
+# The secret key of the keyed hashes that replace personal data (its password); never in the repo
+PII_KEY_CONN_ID = "hcp_pii"
 WAREHOUSE_DB = "hcp"
 AIRFLOW_DB = os.environ.get("HCP_AIRFLOW_DB", "airflow")
 EMBEDDED_PORT = int(os.environ.get("HCP_PG_PORT", "54329"))

@@ -5,7 +5,6 @@ from datetime import date
 
 from hcp.sources import SOURCES
 
-MIN_RATINGS_TO_RANK = 30  # a month's handful of ratings says little; the adjusted score of step 4 replaces this
 
 
 def rows_per_source(conn, night: date) -> list[tuple]:
@@ -61,40 +60,47 @@ def alerts(conn, night: date) -> list[tuple]:
 
 
 def rating_versions(conn) -> dict[str, tuple[int, int]]:
-    """Per channel modelled in dbt so far: ratings in their latest version, and older versions superseded."""
+    """Per channel: ratings in their latest version (marts.fct_ratings), and older versions they replaced."""
     with conn.cursor() as cur:
-        cur.execute("select to_regclass('staging.stg_pc__evaluations') is not null")
-        if not cur.fetchone()[0]:  # dbt has not built staging yet (a night that failed before it)
+        cur.execute("select to_regclass('marts.fct_ratings') is not null")
+        if not cur.fetchone()[0]:  # dbt has not built the marts yet (a night that failed before it)
             return {}
         cur.execute(
             """
-            select channel, count(*) filter (where version_rank = 1), count(*) filter (where version_rank > 1)
-            from (select channel, row_number() over (partition by channel, evaluation_id
-                                                      order by updated_at desc, batch_id desc, line_no desc)
-                         as version_rank
-                  from staging.stg_pc__evaluations) versions
-            group by channel
+            select versions.channel, latest.ratings, versions.rows - latest.ratings
+            from (select channel, count(*) as rows from intermediate.int_ratings_unioned group by channel) versions
+            join (select channel, count(*) as ratings from marts.fct_ratings group by channel) latest
+                using (channel)
             """
         )
-        return {channel: (current, superseded) for channel, current, superseded in cur.fetchall()}
+        return {channel: (current, older) for channel, current, older in cur.fetchall()}
 
 
 def agencies_of_month(conn, night: date, best: bool, limit: int = 5) -> list[tuple]:
-    month = night.replace(day=1)
+    """The month's agencies by adjusted score, with their admin level, rank among peers and rating count."""
     order = "desc" if best else "asc"
     with conn.cursor() as cur:
         cur.execute(
             f"""
-            select d.org_code, sum(d.rating_count) as ratings,
-                   round(sum(d.avg_points * d.rating_count) / nullif(sum(d.rating_count), 0), 2) as avg_points
-            from marts.agency_daily_ratings d
-            where d.rating_date >= %s and d.rating_date < (%s::date + interval '1 month')
-            group by d.org_code
-            having sum(d.rating_count) >= %s
-            order by avg_points {order}, d.org_code
+            select org_code, admin_level, rank, round(adjusted_score, 2), rating_count
+            from marts.agency_performance
+            where period_grain = 'month' and period_start = %s and adjusted_score is not null
+            order by adjusted_score {order}, org_code
             limit %s
             """,
-            (month, month, MIN_RATINGS_TO_RANK, limit),
+            (night.replace(day=1), limit),
+        )
+        return cur.fetchall()
+
+
+def bad_reviews(conn) -> list[tuple]:
+    """Bad reviews by status as of the night, with how many are overdue and their overdue working days."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            select status, count(*), count(*) filter (where is_overdue), coalesce(sum(overdue_working_days), 0)
+            from marts.fct_bad_reviews group by status order by status
+            """
         )
         return cur.fetchall()
 
@@ -110,7 +116,7 @@ def render(conn, night: date, links: dict[str, str]) -> str:
         lines.append(f"  {name:<14}{batches:>8}{failed:>7}{read:>9}{landed:>9}{passed:>9}{quarantined:>12}"
                      f"{held:>6}{current:>9}{superseded:>11}")
     lines.append("  (read = landed + quarantined at load; landed = passed + quarantined + held. current/superseded:")
-    lines.append("   latest and older versions of every rating so far, for the channels dbt models; '-': not yet)")
+    lines.append("   latest and older versions of every rating so far; '-': the marts are not built)")
     reasons = quarantine_reasons(conn, night)
     if reasons:
         lines += ["", "Quarantined rows by reason (audit.quarantine):"]
@@ -119,14 +125,15 @@ def render(conn, night: date, links: dict[str, str]) -> str:
     if fired:
         lines += ["", "Batch rules that fired (audit.batch_alerts):"]
         lines += [f"  {source:<14}{rule:<18}{policy:<6}{message}" for source, rule, policy, message in fired]
-    with conn.cursor() as cur:
-        cur.execute("select to_regclass('marts.agency_daily_ratings') is not null")
-        marts_built = cur.fetchone()[0]
-    if not marts_built:
+    if not versions:
         lines += ["", "The marts have not been built: see the run's log for the task that failed."]
-    for title, best in (("Best", True), ("Worst", False)) if marts_built else ():
-        lines += ["", f"{title} five agencies of {night:%Y-%m} by average points (at least {MIN_RATINGS_TO_RANK} ratings):"]
-        for org_code, ratings, avg in agencies_of_month(conn, night, best):
-            lines.append(f"  {org_code}  {avg:>5}  ({ratings} ratings)")
+    else:
+        lines += ["", f"Bad reviews (差评) as of night {night} (marts.fct_bad_reviews):",
+                  "  {:<12}{:>8}{:>9}{:>14}".format("status", "reviews", "overdue", "overdue days")]
+        lines += [f"  {status:<12}{count:>8}{overdue:>9}{days:>14}" for status, count, overdue, days in bad_reviews(conn)]
+        for title, best in (("Top", True), ("Bottom", False)):
+            lines += ["", f"{title} five agencies of {night:%Y-%m} by adjusted score (marts.agency_performance):"]
+            for org_code, level, rank, score, ratings in agencies_of_month(conn, night, best):
+                lines.append(f"  {org_code}  {score:>6}  rank {rank} of the {level} agencies  ({ratings} ratings)")
     lines += ["", "Open:"] + [f"  {label:<14} {value}" for label, value in links.items()]
     return "\n".join(lines)

@@ -57,3 +57,14 @@ create or replace function util.sms_reply_is_opt_out(reply text) returns boolean
 language sql immutable parallel safe as $$
     select upper(util.fold_fullwidth(reply)) in ('TD', '退订')
 $$;
+
+-- HMAC-SHA256 of a personal value (phone, id card number) under the project's secret key (RFC 2104).
+-- The key never enters SQL text: plugins/hcp/pii.py passes the key's inner and outer pads to the session
+-- as hcp.pii_ipad / hcp.pii_opad (hex). A session without them fails here rather than hash with no key.
+create or replace function util.keyed_hash(value text) returns text
+language sql stable parallel safe as $$
+    select case when nullif(btrim(value), '') is not null then encode(sha256(
+        decode(current_setting('hcp.pii_opad'), 'hex')
+        || sha256(decode(current_setting('hcp.pii_ipad'), 'hex') || convert_to(btrim(value), 'UTF8'))
+    ), 'hex') end
+$$;

@@ -222,3 +222,13 @@ create table if not exists raw.official_calendar (
     holiday_name     text,
     library_version  text not null
 );
+
+-- The read-only role of BI tools and assessment offices: dbt grants it the marts and nothing else.
+-- Its password (where the server asks for one) is set by the operator, never here.
+do $$
+begin
+    if not exists (select 1 from pg_roles where rolname = 'hcp_bi') then
+        create role hcp_bi login;
+    end if;
+end
+$$;

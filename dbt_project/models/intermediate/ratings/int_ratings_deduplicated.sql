@@ -1,8 +1,10 @@
 -- Every channel may deliver the same rating again (overlapping pages, re-sent files, updated rows):
--- the latest version of each (channel, evaluation id) wins.
+-- the latest version of each (channel, evaluation id) wins. A rating time after the end of D+1 is in the
+-- future for night D and waits (domain.md 1).
 with ratings as (
 
-    select * from {{ ref('stg_pc__evaluations') }}
+    select * from {{ ref('int_ratings_unioned') }}
+    where rated_at < (date '{{ var("night") }}' + 2)::timestamp at time zone 'Asia/Shanghai'
 
 ),
 

@@ -27,6 +27,9 @@ renamed as (
         ) as reason_codes,
         text as comment_text,
 
+        ---------- personal data: a keyed hash of the id card number stands for the rater
+        util.keyed_hash(user_id_card) as rater_key,
+
         ---------- timestamps: YYYYMMDDThhmmss, Beijing wall clock
         to_timestamp(eval_time, 'YYYYMMDD"T"HH24MISS')::timestamp at time zone 'Asia/Shanghai' as rated_at,
         to_timestamp(eval_time, 'YYYYMMDD"T"HH24MISS')::date as rated_date,

@@ -24,6 +24,9 @@ renamed as (
         coalesce(string_to_array(nullif(bad_reasons, ''), '|'), '{}') as reason_codes,
         null::text as comment_text,
 
+        ---------- personal data: a keyed hash of the phone stands for the rater
+        util.keyed_hash(phone) as rater_key,
+
         ---------- timestamps: YYYY/MM/DD HH:MM:SS, Beijing, no zone
         replace(eval_time, '/', '-')::timestamp at time zone 'Asia/Shanghai' as rated_at,
         replace(eval_time, '/', '-')::timestamp::date as rated_date,

@@ -23,6 +23,9 @@ renamed as (
         '{}'::text[] as reason_codes,
         null::text as comment_text,
 
+        ---------- personal data: a keyed hash of the caller's phone stands for the rater
+        util.keyed_hash(caller_phone) as rater_key,
+
         ---------- timestamps
         visit_time::timestamptz as rated_at,
         (visit_time::timestamptz at time zone 'Asia/Shanghai')::date as rated_date,

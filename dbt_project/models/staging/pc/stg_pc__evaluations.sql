@@ -22,6 +22,9 @@ renamed as (
         coalesce(string_to_array(nullif(eval_detail, ''), ','), '{}') as reason_codes,
         writing_evaluation as comment_text,
 
+        ---------- personal data: a keyed hash of the phone stands for the rater; the name is not kept
+        util.keyed_hash(user_phone) as rater_key,
+
         ---------- timestamps: Beijing wall-clock strings in the source
         assess_time::timestamp at time zone 'Asia/Shanghai' as rated_at,
         assess_time::timestamp::date as rated_date,
@@ -29,6 +32,7 @@ renamed as (
 
         ---------- flags
         pf = '7' as is_default_rating,
+        false as is_withdrawn,
         assess_number::integer as rating_seq,
         user_prop::integer as user_type,
 

@@ -19,6 +19,9 @@ renamed as (
         util.sms_reply_level(reply_text) as level_code,
         reply_text,
 
+        ---------- personal data: a keyed hash of the phone stands for the rater
+        util.keyed_hash(phone) as rater_key,
+
         ---------- timestamps: ISO-8601 with an offset, often Z
         received_at::timestamptz as rated_at,
         (received_at::timestamptz at time zone 'Asia/Shanghai')::date as rated_date,

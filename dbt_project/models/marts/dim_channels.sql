@@ -1,0 +1,7 @@
+select
+    channel,
+    channel_name,
+    channel_name_zh,
+    source_format,
+    level_scale
+from {{ ref('channels') }}

@@ -1,0 +1,90 @@
+-- 堵点、难点: per service item and month, its ratings, bad reviews, bad rate and commonest reasons, flagged
+-- when its bad rate stands far above its peers' (every item rated that month, pooled). Thresholds are vars.
+with ratings as (
+
+    select * from {{ ref('fct_ratings') }}
+    where counts_in_scores and item_code is not null
+
+),
+
+items as (
+
+    select * from {{ ref('dim_service_items') }}
+
+),
+
+item_months as (
+
+    select
+        item_code,
+        rated_month as month_start,
+        count(*) as rating_count,
+        count(*) filter (where is_bad_level) as bad_review_count
+    from ratings
+    group by item_code, rated_month
+
+),
+
+reason_counts as (
+
+    select
+        ratings.item_code,
+        ratings.rated_month as month_start,
+        reason.code as reason_code,
+        count(*) as mentions
+    from ratings
+    cross join lateral unnest(ratings.reason_codes) as reason (code)
+    where ratings.is_bad_level
+    group by 1, 2, 3
+
+),
+
+top_reasons as (
+
+    select
+        item_code,
+        month_start,
+        (array_agg(reason_code order by mentions desc, reason_code))[1:{{ var('pain_point_top_reasons') }}]
+            as top_reason_codes
+    from reason_counts
+    group by item_code, month_start
+
+),
+
+with_peers as (
+
+    select
+        item_months.*,
+        item_months.bad_review_count::numeric / item_months.rating_count as bad_review_rate,
+        sum(item_months.bad_review_count) over same_month::numeric
+            / sum(item_months.rating_count) over same_month as peer_bad_review_rate
+    from item_months
+    window same_month as (partition by item_months.month_start)
+
+),
+
+final as (
+
+    select
+        with_peers.item_code,
+        items.item_name,
+        items.org_code,
+        with_peers.month_start,
+        with_peers.rating_count,
+        with_peers.bad_review_count,
+        with_peers.bad_review_rate,
+        coalesce(top_reasons.top_reason_codes, '{}') as top_reason_codes,
+        with_peers.peer_bad_review_rate,
+        with_peers.rating_count >= {{ var('pain_point_min_ratings') }}
+            and with_peers.bad_review_count >= {{ var('pain_point_min_bad_reviews') }}
+            and with_peers.bad_review_rate
+                >= {{ var('pain_point_rate_multiple') }} * with_peers.peer_bad_review_rate
+            as is_pain_point
+    from with_peers
+    left join items on with_peers.item_code = items.item_code
+    left join top_reasons
+        on with_peers.item_code = top_reasons.item_code and with_peers.month_start = top_reasons.month_start
+
+)
+
+select * from final
