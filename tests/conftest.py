@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import subprocess
+import sys
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -102,3 +104,36 @@ def fs_connection(monkeypatch, tmp_path):
                                                                           "extra": {"path": str(root)}}))
         return root
     return make
+
+
+@pytest.fixture(scope="session")
+def demo_run(make_database, pg_server, tmp_path_factory):
+    """The demo night as `make run` runs it, on a warehouse of its own: (run, conn, env, first output).
+    Its marts are what the tests of marts read; running it again must change nothing."""
+    warehouse_value = make_database("hcp_e2e")
+    admin = psycopg2.connect(pg_server.dsn())
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute('drop database if exists "airflow_e2e" with (force)')
+    admin.close()
+    env = {
+        **os.environ,
+        connections.env_var(settings.WAREHOUSE_CONN_ID): warehouse_value,
+        "HCP_AIRFLOW_DB": "airflow_e2e",
+        "HCP_LOCAL_DIR": str(tmp_path_factory.mktemp("local")),
+        "PYTHONPATH": str(settings.PROJECT_ROOT / "plugins"),
+    }
+    env.pop("AIRFLOW_HOME", None)  # the command makes its own, as `make run` does
+
+    def run():
+        result = subprocess.run(
+            [sys.executable, "-m", "hcp.cli", "demo", "--ratings-per-day", str(TEST_RATINGS_PER_DAY)],
+            env=env, capture_output=True, text=True, timeout=900,
+        )
+        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+        return result.stdout
+
+    first_output = run()
+    conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("w", warehouse_value)))
+    yield run, conn, env, first_output
+    conn.close()

@@ -3,71 +3,50 @@
 The marts are checked against an independent computation from the simulator's
 own ratings, and a second run of the same night must leave them unchanged.
 """
-import os
 import subprocess
 import sys
 from collections import defaultdict
+from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-
-import psycopg2
-import pytest
 
 from hcp import connections, runtime, settings
 from hcp.simulator.demo import demo_sources
+from hcp.simulator.rectification_api import build_events
 from hcp.sources import SOURCES
-from tests.conftest import TEST_RATINGS_PER_DAY
+from hcp.timeutil import parse_iso_to_beijing
+from tests.conftest import NIGHT, TEST_RATINGS_PER_DAY
 
 POINTS = {1: 10, 2: 8, 3: 6, 4: 3, 5: 0}
 
 
-def expected_agency_days(world):
-    """Per agency and Beijing day: ratings that count and their average points, from the world itself."""
-    groups = defaultdict(list)
-    defaults = defaultdict(int)
+def expected_agency_months(world, night):
+    """Per agency and Beijing month: ratings that count, default ratings and average points, from the world's
+    own ratings and events (domain.md 7), as the demo's last night knows them."""
+    end_of_night = datetime.combine(night + timedelta(days=1), time.min)
+    struck_out = {(e["channel"], e["evaluationId"]) for e in build_events(world)
+                  if e["eventType"] == "appeal_upheld" and parse_iso_to_beijing(e["eventTime"]) < end_of_night}
+    followed_up = {(r.channel, r.case_no) for r in world.ratings if r.seq == 2}
+    cases = {c.case_no: c for c in world.cases}
+    points, defaults = defaultdict(list), defaultdict(int)
     for r in world.ratings:
-        if r.channel != "pc":  # the only channel modelled in dbt so far
+        if r.is_deleted or (r.channel, r.evaluation_id) in struck_out:
             continue
-        key = (r.org_code, r.rated_at.date())
+        if r.seq == 1 and (r.channel, r.case_no) in followed_up:
+            continue
+        if r.channel == "sms":  # a reply counts once a snapshot within 7 days lists its case
+            listed = cases[r.case_no].listed_on
+            if listed is None or listed > night or listed > r.rated_at.date() + timedelta(days=7):
+                continue
+        key = (r.org_code, r.rated_at.date().replace(day=1))
         if r.is_default:
             defaults[key] += 1
         else:
-            groups[key].append(POINTS[r.level])
-    keys = set(groups) | set(defaults)
+            points[key].append(POINTS[r.level])
     return {
-        k: (len(groups[k]), defaults[k],
-            (Decimal(sum(groups[k])) / len(groups[k])).quantize(Decimal("0.0001"), ROUND_HALF_UP) if groups[k] else None)
-        for k in keys
+        k: (len(points[k]), defaults[k],
+            (Decimal(sum(points[k])) / len(points[k])).quantize(Decimal("0.0001"), ROUND_HALF_UP) if points[k] else None)
+        for k in set(points) | set(defaults)
     }
-
-
-@pytest.fixture(scope="module")
-def demo_run(make_database, pg_server, tmp_path_factory):
-    warehouse_value = make_database("hcp_e2e")
-    admin = psycopg2.connect(pg_server.dsn())
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute('drop database if exists "airflow_e2e" with (force)')
-    admin.close()
-    env = {
-        **os.environ,
-        connections.env_var(settings.WAREHOUSE_CONN_ID): warehouse_value,
-        "HCP_AIRFLOW_DB": "airflow_e2e",
-        "HCP_LOCAL_DIR": str(tmp_path_factory.mktemp("local")),
-        "PYTHONPATH": str(settings.PROJECT_ROOT / "plugins"),
-    }
-    env.pop("AIRFLOW_HOME", None)  # the command makes its own, as `make run` does
-
-    def run():
-        result = subprocess.run(
-            [sys.executable, "-m", "hcp.cli", "demo", "--ratings-per-day", str(TEST_RATINGS_PER_DAY)],
-            env=env, capture_output=True, text=True, timeout=900,
-        )
-        assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-        return result.stdout
-
-    conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("w", warehouse_value)))
-    yield run, conn, env
-    conn.close()
 
 
 def source_rows(summary: str) -> dict[str, list[str]]:
@@ -76,23 +55,33 @@ def source_rows(summary: str) -> dict[str, list[str]]:
     return {cells[0]: cells[1:] for cells in rows if cells[0] in SOURCES and len(cells) == 10}
 
 
-def marts(conn):
+def marts(conn) -> dict[str, str]:
+    """A fingerprint of every mart table: the same inputs must give the same marts."""
     with conn.cursor() as cur:
-        cur.execute("select org_code, rating_date, rating_count, default_rating_count, avg_points "
-                    "from marts.agency_daily_ratings order by 1, 2")
-        return cur.fetchall()
+        cur.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1")
+        tables = [t for (t,) in cur.fetchall()]
+        prints = {}
+        for table in tables:
+            cur.execute(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+                        f"from marts.{table} t")
+            prints[table] = cur.fetchone()
+    conn.commit()
+    return prints
 
 
 def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world):
-    run, conn, _ = demo_run
-    first_output = run()
+    run, conn, _, first_output = demo_run
     assert "Rows per source and state" in first_output
-    assert "Best five agencies of 2026-10" in first_output and "Worst five agencies of 2026-10" in first_output
+    assert "Top five agencies of 2026-10" in first_output and "Bad reviews" in first_output
 
     first = marts(conn)
-    expected = expected_agency_days(demo_world)
-    got = {(org, day): (count, defaults, avg) for org, day, count, defaults, avg in first}
-    assert got == expected
+    assert first["fct_ratings"][0] > 0 and first["agency_performance"][0] > 0
+    with conn.cursor() as cur:
+        cur.execute("select org_code, period_start, rating_count, default_rating_count, round(avg_points, 4) "
+                    "from marts.agency_performance where period_grain = 'month' "
+                    "and (rating_count > 0 or default_rating_count > 0)")
+        got = {(org, month): (count, defaults, avg) for org, month, count, defaults, avg in cur.fetchall()}
+    assert got == expected_agency_months(demo_world, NIGHT)
 
     with conn.cursor() as cur:
         cur.execute("select date_day, is_workday, calendar_source, is_provisional from marts.dim_dates "
@@ -117,7 +106,7 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
 
 
 def test_make_night_names_the_source_connections_it_lacks(demo_run):
-    _, _, env = demo_run
+    env = demo_run[2]
     env = {k: v for k, v in env.items() if k != "AIRFLOW_CONN_HCP_PC"}
     result = subprocess.run([sys.executable, "-m", "hcp.cli", "night", "--date", "2026-10-31"],
                             env=env, capture_output=True, text=True, timeout=600)
@@ -128,7 +117,7 @@ def test_make_night_names_the_source_connections_it_lacks(demo_run):
 def test_make_night_against_sources_that_only_follow_the_contract(demo_run, demo_world, make_database, pg_server,
                                                                  tmp_path):
     """`make night`'s path: no demo command, only AIRFLOW_CONN_* pointing at sources shaped like domain.md."""
-    _, _, env = demo_run
+    env = demo_run[2]
     warehouse_value = make_database("hcp_night")
     server = {"host": pg_server.host, "port": pg_server.port, "user": "postgres"}
     runtime.create_databases({**server, "dbname": "postgres"}, ["hotline_night"])

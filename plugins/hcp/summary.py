@@ -5,6 +5,8 @@ from datetime import date
 
 from hcp.sources import SOURCES
 
+RATING_CHANNELS = [name for name, source in SOURCES.items() if source.is_channel]
+
 
 
 def rows_per_source(conn, night: date) -> list[tuple]:
@@ -65,10 +67,14 @@ def rating_versions(conn) -> dict[str, tuple[int, int]]:
         cur.execute("select to_regclass('marts.fct_ratings') is not null")
         if not cur.fetchone()[0]:  # dbt has not built the marts yet (a night that failed before it)
             return {}
+        # counted per staging view: the union view computes the keyed hashes, which need dbt's session key
+        delivered = " union all ".join(
+            f"select '{c}' as channel, count(*) as rows from staging.stg_{c}__{'replies' if c == 'sms' else 'evaluations'}"
+            for c in RATING_CHANNELS)
         cur.execute(
-            """
+            f"""
             select versions.channel, latest.ratings, versions.rows - latest.ratings
-            from (select channel, count(*) as rows from intermediate.int_ratings_unioned group by channel) versions
+            from ({delivered}) versions
             join (select channel, count(*) as ratings from marts.fct_ratings group by channel) latest
                 using (channel)
             """

@@ -91,10 +91,7 @@ final as (
         ratings.is_superseded,
         ratings.is_effective,
         ratings.counts_in_scores,
-        ratings.is_bad_level,
-
-        ---------- lineage
-        ratings.batch_id
+        ratings.is_bad_level
 
     from ratings
     {% if is_incremental() %}

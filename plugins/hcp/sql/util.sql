@@ -58,13 +58,26 @@ language sql immutable parallel safe as $$
     select upper(util.fold_fullwidth(reply)) in ('TD', '退订')
 $$;
 
--- HMAC-SHA256 of a personal value (phone, id card number) under the project's secret key (RFC 2104).
--- The key never enters SQL text: plugins/hcp/pii.py passes the key's inner and outer pads to the session
--- as hcp.pii_ipad / hcp.pii_opad (hex). A session without them fails here rather than hash with no key.
+-- One HMAC pad of the project's secret key, from the session: plugins/hcp/pii.py passes the key's inner and
+-- outer pads to every dbt session as hcp.pii_ipad / hcp.pii_opad (hex), so the key never enters SQL text.
+-- A session without them (or with them reset to '') fails here rather than hash with no key.
+create or replace function util.pii_pad(name text) returns bytea
+language plpgsql stable parallel safe as $$
+declare
+    pad text := current_setting(name, true);
+begin
+    if coalesce(pad, '') = '' then
+        raise exception 'the hashing key is not set in this session (%): run dbt through hcp.dbt', name;
+    end if;
+    return decode(pad, 'hex');
+end
+$$;
+
+-- HMAC-SHA256 (RFC 2104) of a personal value (phone, id card number) under the project's secret key.
 create or replace function util.keyed_hash(value text) returns text
 language sql stable parallel safe as $$
     select case when nullif(btrim(value), '') is not null then encode(sha256(
-        decode(current_setting('hcp.pii_opad'), 'hex')
-        || sha256(decode(current_setting('hcp.pii_ipad'), 'hex') || convert_to(btrim(value), 'UTF8'))
+        util.pii_pad('hcp.pii_opad')
+        || sha256(util.pii_pad('hcp.pii_ipad') || convert_to(btrim(value), 'UTF8'))
     ), 'hex') end
 $$;
