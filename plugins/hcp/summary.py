@@ -111,6 +111,21 @@ def bad_reviews(conn) -> list[tuple]:
         return cur.fetchall()
 
 
+def pain_points(conn, night: date) -> list[tuple]:
+    """The month's service items flagged as pain points (堵点), worst first."""
+    with conn.cursor() as cur:
+        cur.execute(
+            """
+            select item_code, item_name, round(100 * bad_review_rate, 1), rating_count, top_reason_codes
+            from marts.service_item_pain_points
+            where month_start = %s and is_pain_point
+            order by bad_review_rate desc, item_code
+            """,
+            (night.replace(day=1),),
+        )
+        return cur.fetchall()
+
+
 def render(conn, night: date, links: dict[str, str]) -> str:
     versions = rating_versions(conn)
     lines = [f"Haochaping night {night}", "", "Rows per source and state (this night's batches):"]
@@ -141,5 +156,9 @@ def render(conn, night: date, links: dict[str, str]) -> str:
             lines += ["", f"{title} five agencies of {night:%Y-%m} by adjusted score (marts.agency_performance):"]
             for org_code, level, rank, score, ratings in agencies_of_month(conn, night, best):
                 lines.append(f"  {org_code}  {score:>6}  rank {rank} of the {level} agencies  ({ratings} ratings)")
+        flagged = pain_points(conn, night)
+        lines += ["", f"Pain points (堵点) of {night:%Y-%m}: service items whose bad rate stands far above their peers':"]
+        lines += [f"  {code}  {name}  {rate}% bad of {ratings} ratings, reasons {','.join(reasons)}"
+                  for code, name, rate, ratings, reasons in flagged] or ["  none"]
     lines += ["", "Open:"] + [f"  {label:<14} {value}" for label, value in links.items()]
     return "\n".join(lines)

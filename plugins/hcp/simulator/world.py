@@ -30,6 +30,10 @@ CHANNEL_SHARES = {"pc": 0.30, "app": 0.35, "hall": 0.22, "hotline": 0.07, "sms":
 # Share of ratings at canonical levels 1..5; bad reviews are rare.
 LEVEL_WEIGHTS = (0.86, 0.10, 0.03, 0.007, 0.003)
 REASON_CODES = ("501", "502", "503", "504", "505", "506", "507", "599")
+# Every PAIN_POINT_EVERY-th service item is a 堵点: people get stuck there, and say why.
+PAIN_POINT_EVERY = 25
+PAIN_POINT_BAD_SHARE = 0.25
+PAIN_POINT_REASONS = ("502", "506")  # too slow, had to come back
 APP_CLIENTS = ("ios", "android", "wechat", "alipay")
 LEVEL_NAMES = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
 
@@ -148,6 +152,10 @@ class World:
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
 
+    def pain_point_items(self) -> set[str]:
+        """The service items the world makes hard to get through (the 堵点 the marts should find)."""
+        return {item.item_code for i, item in enumerate(self.items) if i % PAIN_POINT_EVERY == PAIN_POINT_EVERY // 2}
+
     def platform(self, platform_type: str) -> Platform:
         return next(p for p in self.platforms if p.platform_type == platform_type)
 
@@ -256,6 +264,7 @@ def _build_day(world: World, day: date, per_day: int) -> None:
         staff_by_org.setdefault(s.org_code, []).append(s)
     channels = list(CHANNEL_SHARES)
     shares = list(CHANNEL_SHARES.values())
+    pain_points = world.pain_point_items()
     day_start = datetime.combine(day, time.min)
     prefix = f"{day:%Y%m%d}"
     for n in range(1, per_day + 1):
@@ -279,6 +288,9 @@ def _build_day(world: World, day: date, per_day: int) -> None:
                                 staff.staff_no if staff else None, user_type,
                                 completed_at - timedelta(days=item.promised_days), completed_at, listed_on))
         level = _level(rng, agency.quality, channel)
+        stuck = item.item_code in pain_points and rng.random() < PAIN_POINT_BAD_SHARE
+        if stuck:
+            level = 4 if channel == "hotline" else rng.choice((4, 5))
         is_default = channel == "pc" and rng.random() < 0.05
         if is_default:
             level = 2  # a case left unrated for 7 days gets the system's default "satisfied" (pf = 7)
@@ -297,7 +309,8 @@ def _build_day(world: World, day: date, per_day: int) -> None:
             platform_code=platform.platform_code,
             staff_no=staff.staff_no if staff else None,
             level=level,
-            reason_codes=tuple(sorted(rng.sample(REASON_CODES, rng.randint(1, 2)))) if bad else (),
+            reason_codes=(PAIN_POINT_REASONS if stuck else tuple(sorted(rng.sample(REASON_CODES, rng.randint(1, 2)))))
+            if bad else (),
             comment=("办事太慢，来回跑了三次" if bad else "服务很好") if rng.random() < 0.2 else None,
             rated_at=rated_at,
             updated_at=updated_at,
