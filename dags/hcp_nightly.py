@@ -1,23 +1,29 @@
-"""hcp_nightly: pull the night's ratings from every source, validate each batch, build the marts.
+"""hcp_nightly: pull the night's ratings from every source, validate each batch, build the marts, report.
 
-Thin on purpose: every task calls a function in plugins/hcp/nightly.py.
+Thin on purpose: every task calls a function in plugins/hcp/nightly.py. A source that is down fails alone:
+the marts are built from what arrived, the report names the missing source (audit.runs status 'degraded')
+and fails the run so the failure callback alerts; the next night catches up from the source's watermark.
 """
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk import Asset, Param, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from hcp import nightly
+from hcp import nightly, settings
+from hcp.alerts import RunAlert
 from hcp.sources import SOURCES
 
 BEIJING = "Asia/Shanghai"
 # the marts BI reads (their contract: dbt_project/models/marts/_marts__models.yml)
 MARTS = ["marts.fct_ratings", "marts.fct_bad_reviews", "marts.agency_performance", "marts.platform_performance",
          "marts.staff_performance", "marts.service_item_pain_points"]
+
+
+WAITS_FOR_OTHERS = {"sms": ["master"], "rectification": [s.name for s in SOURCES.values() if s.is_channel]}
 
 
 def table_asset(table: str) -> Asset:
@@ -30,7 +36,9 @@ def table_asset(table: str) -> Asset:
     start_date=pendulum.datetime(2026, 1, 1, tz=BEIJING),
     catchup=False,
     max_active_runs=1,
-    default_args={"owner": "haochaping", "retries": 2, "retry_delay": timedelta(minutes=2)},
+    default_args={"owner": "haochaping", "retries": settings.TASK_RETRIES, "retry_delay": timedelta(minutes=1),
+                  "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=15)},
+    on_failure_callback=RunAlert(),
     params={"night": Param(None, type=["null", "string"], format="date",
                            description="Night D to cover (YYYY-MM-DD); default: the Beijing day before the run")},
     tags=["haochaping"],
@@ -43,32 +51,49 @@ def hcp_nightly():
         run_time = context["logical_date"] or context["dag_run"].run_after
         return nightly.resolve_night(context["params"].get("night"), run_time).isoformat()
 
-    @task(outlets=[table_asset(t) for t in MARTS], execution_timeout=timedelta(hours=1))
+    # all_done: the marts are built from the sources that arrived, whichever failed
+    @task(outlets=[table_asset(t) for t in MARTS], trigger_rule="all_done", execution_timeout=timedelta(hours=1))
     def build_marts(night: str) -> None:
-        nightly.build_marts(date.fromisoformat(night))
+        nightly.build_marts(date.fromisoformat(night), get_current_context()["run_id"])
+
+    @task(trigger_rule="all_done", retries=0)
+    def report(night: str) -> None:
+        context = get_current_context()
+        run = nightly.report(context["run_id"], date.fromisoformat(night), context["dag_run"].start_date)
+        if run.status != "succeeded":  # recorded; now make Airflow show it and call the failure callback
+            raise AirflowFailException(f"run {run.status}: missing sources {run.failed_sources or 'none'}")
 
     night = resolve_night()
     marts = build_marts(night)
     validated = {}
     for source in SOURCES.values():
-        @task(task_id=f"extract_{source.name}", outlets=[table_asset(t) for t in source.raw_tables],
-              execution_timeout=timedelta(hours=1))
-        def extract(night: str, name: str = source.name) -> dict:
-            return nightly.extract(name, date.fromisoformat(night))
+        @task_group(group_id=source.name)
+        def load(night: str, source=source):
+            # extract: a pool bounds how many loads write to the warehouse at once
+            @task(task_id="extract", outlets=[table_asset(t) for t in source.raw_tables], pool=settings.LOAD_POOL,
+                  execution_timeout=timedelta(hours=1))
+            def extract(night: str, name: str = source.name) -> dict:
+                return nightly.extract(name, date.fromisoformat(night))
 
-        @task(task_id=f"validate_{source.name}", execution_timeout=timedelta(minutes=30))
-        def validate(batch: dict, night: str, name: str = source.name) -> dict:
-            try:
-                return nightly.validate(name, batch["batch_id"], date.fromisoformat(night))
-            except nightly.BatchRejected as rejected:  # the data will not change on a retry
-                raise AirflowFailException(str(rejected)) from rejected
+            # sms and rectification wait for other sources' validation, but not for their success: a reply
+            # whose case is not in yet is held, an event whose rating is not in yet is judged again when re-read
+            @task(task_id="validate", execution_timeout=timedelta(minutes=30),
+                  trigger_rule="all_success" if source.name not in WAITS_FOR_OTHERS else "all_done")
+            def validate(batch: dict, night: str, name: str = source.name) -> dict:
+                try:
+                    return nightly.validate(name, batch["batch_id"], date.fromisoformat(night))
+                except nightly.BatchRejected as rejected:  # the data will not change on a retry
+                    raise AirflowFailException(str(rejected)) from rejected
 
-        validated[source.name] = validate(extract(night), night)
+            return validate(extract(night), night)
+
+        validated[source.name] = load(night)
         validated[source.name] >> marts
-    # SMS replies are attributed through their case: judge them after tonight's master data is in.
-    # Rectification events must find their rating: judge them after tonight's ratings are in.
-    validated["master"] >> validated["sms"]
-    [validated[s.name] for s in SOURCES.values() if s.is_channel] >> validated["rectification"]
+    # SMS replies are attributed through their case: judge them after tonight's master data.
+    # Rectification events must find their rating: judge them after tonight's ratings.
+    for source, others in WAITS_FOR_OTHERS.items():
+        [validated[o] for o in others] >> validated[source]
+    marts >> report(night)
 
 
 dag = hcp_nightly()

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date, datetime, timedelta
 
-from hcp import calendar, dbt, validation, warehouse
+from hcp import calendar, dbt, runs, validation, warehouse
 from hcp.sources import SOURCES
 from hcp.timeutil import BEIJING
 
@@ -33,9 +33,16 @@ def validate(source: str, batch_id: int, night: date) -> dict:
         return {"suites": suites, "reconciliation": validation.judge_batch(conn, source, batch_id, night)}
 
 
-def build_marts(night: date) -> None:
+def build_marts(night: date, run_id: str = "manual") -> None:
+    """The marts from whatever arrived: a source that failed tonight is simply not in them yet."""
     with warehouse.connection() as conn:
         warehouse.ensure_schema(conn)
         calendar.refresh(conn)  # the library's published years, for dim_dates
-    dbt.build(night)
-    dbt.docs_generate(night)
+    with runs.stage(run_id, "dbt_build"):
+        dbt.build(night)
+    with runs.stage(run_id, "dbt_docs"):
+        dbt.docs_generate(night)
+
+
+def report(run_id: str, night: date, started_at: datetime) -> runs.Run:
+    return runs.report(run_id, night, started_at)

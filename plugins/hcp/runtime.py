@@ -111,3 +111,5 @@ def airflow(args: list[str], env: dict[str, str], log_file: Path) -> None:
 
 def migrate_airflow_db(env: dict[str, str]) -> None:
     airflow(["db", "migrate"], env, settings.LOCAL_DIR / "logs" / "airflow-db-migrate.log")
+    airflow(["pools", "set", settings.LOAD_POOL, str(settings.LOAD_POOL_SLOTS), "sources loading into the warehouse"],
+            env, settings.LOCAL_DIR / "logs" / "airflow-pools.log")

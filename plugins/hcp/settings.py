@@ -15,3 +15,9 @@ PII_KEY_CONN_ID = "hcp_pii"
 WAREHOUSE_DB = "hcp"
 AIRFLOW_DB = os.environ.get("HCP_AIRFLOW_DB", "airflow")
 EMBEDDED_PORT = int(os.environ.get("HCP_PG_PORT", "54329"))
+
+# Retries of each nightly task (with exponential backoff from one minute); tests set 0 to see failures at once
+TASK_RETRIES = int(os.environ.get("HCP_TASK_RETRIES", "2"))
+# The Airflow pool that bounds how many sources load into the warehouse at once
+LOAD_POOL = "hcp_warehouse_loads"
+LOAD_POOL_SLOTS = int(os.environ.get("HCP_LOAD_POOL_SLOTS", "4"))

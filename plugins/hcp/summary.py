@@ -160,5 +160,6 @@ def render(conn, night: date, links: dict[str, str]) -> str:
         lines += ["", f"Pain points (堵点) of {night:%Y-%m}: service items whose bad rate stands far above their peers':"]
         lines += [f"  {code}  {name}  {rate}% bad of {ratings} ratings, reasons {','.join(reasons)}"
                   for code, name, rate, ratings, reasons in flagged] or ["  none"]
-    lines += ["", "Open:"] + [f"  {label:<14} {value}" for label, value in links.items()]
+    if links:
+        lines += ["", "Open:"] + [f"  {label:<14} {value}" for label, value in links.items()]
     return "\n".join(lines)

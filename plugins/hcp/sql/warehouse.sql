@@ -232,3 +232,26 @@ begin
     end if;
 end
 $$;
+
+-- One row per run of a night (plugins/hcp/runs.py): whether the marts were built and from which sources,
+-- what arrived, and how long each stage took. 'degraded': marts built, some sources missing (named).
+create table if not exists audit.runs (
+    run_id          text primary key,
+    night           date not null,
+    status          text not null check (status in ('succeeded', 'degraded', 'failed')),
+    failed_sources  text[] not null default '{}',
+    started_at      timestamptz not null,
+    ended_at        timestamptz not null default clock_timestamp(),
+    newly_overdue   integer,  -- bad reviews whose close deadline passed at the end of this night, still open
+    stages          jsonb not null default '{}',  -- seconds per stage
+    summary         text not null  -- the summary printed in the log
+);
+
+-- How long each stage of a run took, written by the stage itself.
+create table if not exists audit.run_stages (
+    run_id      text not null,
+    stage       text not null,
+    started_at  timestamptz not null,
+    ended_at    timestamptz not null,
+    primary key (run_id, stage)
+);
