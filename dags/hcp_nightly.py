@@ -32,7 +32,8 @@ def table_asset(table: str) -> Asset:
 
 @dag(
     dag_id="hcp_nightly",
-    schedule=CronTriggerTimetable("0 2 * * *", timezone=BEIJING),
+    schedule=None if settings.NIGHTLY_SCHEDULE == "manual" else CronTriggerTimetable(settings.NIGHTLY_SCHEDULE,
+                                                                                      timezone=BEIJING),
     start_date=pendulum.datetime(2026, 1, 1, tz=BEIJING),
     catchup=False,
     max_active_runs=1,
@@ -48,7 +49,8 @@ def hcp_nightly():
     @task
     def resolve_night() -> str:
         context = get_current_context()
-        run_time = context["logical_date"] or context["dag_run"].run_after
+        # a run triggered by hand may have no logical date: its run_after stands in
+        run_time = context.get("logical_date") or context["dag_run"].run_after
         return nightly.resolve_night(context["params"].get("night"), run_time).isoformat()
 
     # all_done: the marts are built from the sources that arrived, whichever failed

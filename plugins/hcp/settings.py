@@ -21,3 +21,5 @@ TASK_RETRIES = int(os.environ.get("HCP_TASK_RETRIES", "2"))
 # The Airflow pool that bounds how many sources load into the warehouse at once
 LOAD_POOL = "hcp_warehouse_loads"
 LOAD_POOL_SLOTS = int(os.environ.get("HCP_LOAD_POOL_SLOTS", "4"))
+# hcp_nightly's cron (Beijing time); "manual" leaves it to triggers and backfills only (tests, staging copies)
+NIGHTLY_SCHEDULE = os.environ.get("HCP_NIGHTLY_SCHEDULE", "0 2 * * *")

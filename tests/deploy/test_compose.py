@@ -17,7 +17,7 @@ def compose():
 
 def test_the_production_services_are_all_there(compose):
     assert {"postgres", "redis", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-            "airflow-triggerer", "airflow-worker", "airflow-init"} <= set(compose["services"])
+            "airflow-triggerer", "airflow-worker", "airflow-init", "airflow-init-pools"} <= set(compose["services"])
     worker = compose["services"]["airflow-worker"]
     assert worker["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     assert worker["environment"]["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://")
@@ -25,7 +25,7 @@ def test_the_production_services_are_all_there(compose):
 
 def test_every_airflow_service_runs_a_real_airflow_command(compose):
     commands = {name: svc["command"] for name, svc in compose["services"].items() if name.startswith("airflow-")}
-    assert len(commands) == 6
+    assert len(commands) == 7
     for name, command in commands.items():
         args = command.split() if isinstance(command, str) else command
         result = subprocess.run([AIRFLOW, *args, "--help"], capture_output=True, text=True, timeout=120)
