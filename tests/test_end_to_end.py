@@ -94,6 +94,9 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
         assert set(batches) == set(SOURCES) and all(b[0] == "succeeded" for b in batches.values())
         cur.execute("select bool_and(success) from audit.validations")
         assert cur.fetchone() == (True,)
+        cur.execute("select status, failed_sources, stages ? 'dbt_build', summary like '%%Rows per source%%' "
+                    "from audit.runs")
+        assert cur.fetchall() == [("succeeded", [], True, True)]
     conn.commit()
 
     second_output = run()

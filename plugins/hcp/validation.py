@@ -37,7 +37,8 @@ class ReconciliationFailed(RuntimeError):
 # the source's task; a warn is recorded and shown in the run summary, and the night goes on.
 MAX_QUARANTINE_SHARE = 0.05  # policy fail: more than this share of a batch's rows quarantined as defects
 # What people reply is not a broken feed: opt-outs and free text that names no level do not count as defects.
-NOT_DEFECTS = ("sms_opt_out", "sms_unparseable", "unknown_case")
+# Nor is an event whose rating has not arrived (its channel may be down tonight): it is judged again when re-read.
+NOT_DEFECTS = ("sms_opt_out", "sms_unparseable", "unknown_case", "unknown_evaluation")
 VOLUME_DROP_ALARM = 0.10  # policy warn: a night's rows under this share of the median of the 7 nights before
 
 
