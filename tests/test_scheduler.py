@@ -20,7 +20,7 @@ import requests
 
 from hcp import connections, runtime, settings
 from hcp.simulator.demo import demo_sources
-from tests.conftest import TEST_RATINGS_PER_DAY, free_port
+from tests.conftest import TEST_RATINGS_PER_DAY, free_port, query
 
 RUN_TIMEOUT = 900
 
@@ -155,35 +155,27 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
             c.stop()
 
 
-def fetch(conn, sql, *args):
-    with conn.cursor() as cur:
-        cur.execute(sql, args)
-        rows = cur.fetchall()
-    conn.commit()
-    return rows
-
-
 def test_a_source_down_fails_alone_and_catches_up_the_next_night(cluster, demo_world):
     c, conn, pc_value = cluster
     pc_ratings = sum(1 for r in demo_world.ratings if r.channel == "pc")
 
     # night 1: the portal is down
     assert c.run_night("2026-10-30", "night_1") == "failed"  # Airflow shows it, and the failure callback fires
-    [(status, failed)] = fetch(conn, "select status, failed_sources from audit.runs where run_id = 'night_1'")
+    [(status, failed)] = query(conn, "select status, failed_sources from audit.runs where run_id = 'night_1'")
     assert (status, failed) == ("degraded", ["pc"])
-    channels = dict(fetch(conn, "select channel, count(*) from marts.fct_ratings group by 1"))
+    channels = dict(query(conn, "select channel, count(*) from marts.fct_ratings group by 1"))
     assert "pc" not in channels and {"app", "hall", "hotline", "sms"} <= set(channels)
-    assert fetch(conn, "select count(*) from audit.batches where source = 'pc' and status = 'succeeded'") == [(0,)]
+    assert query(conn, "select count(*) from audit.batches where source = 'pc' and status = 'succeeded'") == [(0,)]
 
     # night 2: an operator fixes the connection in Airflow; pc loads everything it missed
     c.airflow("connections", "delete", "hcp_pc")
     c.airflow("connections", "add", "hcp_pc", "--conn-json", pc_value)
     assert c.run_night("2026-10-31", "night_2") == "success"
-    assert fetch(conn, "select status, failed_sources from audit.runs where run_id = 'night_2'") == [("succeeded", [])]
-    [(landed,)] = fetch(conn, "select count(distinct evaluation_id) from raw.pc_evaluations")
+    assert query(conn, "select status, failed_sources from audit.runs where run_id = 'night_2'") == [("succeeded", [])]
+    [(landed,)] = query(conn, "select count(distinct evaluation_id) from raw.pc_evaluations")
     assert landed == pc_ratings  # no gap: every pc rating of both nights
-    [(in_marts,)] = fetch(conn, "select count(*) from marts.fct_ratings where channel = 'pc'")
+    [(in_marts,)] = query(conn, "select count(*) from marts.fct_ratings where channel = 'pc'")
     assert in_marts == pc_ratings
     # a run's summary is in the warehouse as well as in the log
-    [(summary, stages)] = fetch(conn, "select summary, stages from audit.runs where run_id = 'night_2'")
+    [(summary, stages)] = query(conn, "select summary, stages from audit.runs where run_id = 'night_2'")
     assert "Rows per source and state" in summary and stages["dbt_build"] > 0

@@ -61,3 +61,9 @@ def test_a_source_that_fails_does_not_stop_the_others_or_the_marts(dagbag):
     assert dag.get_task("sms.validate").trigger_rule == "all_done"
     assert dag.get_task("pc.validate").trigger_rule == "all_success"
     assert dag.on_failure_callback
+
+
+def test_parsing_the_dag_file_stays_under_two_seconds(dagbag):
+    # the dag-processor parses the file again and again: it must stay cheap (no dbt, no database at parse time)
+    [stats] = [s for s in dagbag.dagbag_stats if s.file.endswith("hcp_nightly.py")]
+    assert stats.duration.total_seconds() < 2, stats
