@@ -19,8 +19,11 @@ from hcp.sources import SOURCES
 
 BEIJING = "Asia/Shanghai"
 # the marts BI reads (their contract: dbt_project/models/marts/_marts__models.yml)
-MARTS = ["marts.fct_ratings", "marts.fct_bad_reviews", "marts.agency_performance", "marts.platform_performance",
-         "marts.staff_performance", "marts.service_item_pain_points"]
+MARTS = [f"marts.{name}" for name in (
+    "fct_ratings", "fct_bad_reviews", "agency_performance", "platform_performance", "staff_performance",
+    "service_item_pain_points", "dim_agencies", "dim_platforms", "dim_staff", "dim_service_items", "dim_channels",
+    "dim_dates",
+)]
 
 
 WAITS_FOR_OTHERS = {"sms": ["master"], "rectification": [s.name for s in SOURCES.values() if s.is_channel]}

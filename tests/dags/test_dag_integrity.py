@@ -67,3 +67,18 @@ def test_parsing_the_dag_file_stays_under_two_seconds(dagbag):
     # the dag-processor parses the file again and again: it must stay cheap (no dbt, no database at parse time)
     [stats] = [s for s in dagbag.dagbag_stats if s.file.endswith("hcp_nightly.py")]
     assert stats.duration.total_seconds() < 2, stats
+
+
+def test_every_raw_table_and_every_mart_is_an_asset(dagbag):
+    from pathlib import Path
+
+    import yaml
+
+    from hcp.sources import SOURCES
+
+    dag = dagbag.dags["hcp_nightly"]
+    outlets = {a.name for t in dag.tasks for a in t.outlets}
+    contract = yaml.safe_load((Path(__file__).parents[2] / "dbt_project/models/marts/_marts__models.yml").read_text())
+    marts = {f"marts.{m['name']}" for m in contract["models"]}
+    assert marts <= outlets
+    assert {t for s in SOURCES.values() for t in s.raw_tables} <= outlets
