@@ -46,6 +46,22 @@ def query(conn, sql, *args):
     return rows
 
 
+def mart_fingerprints(conn, tables=None) -> dict[str, tuple]:
+    """Rows and an md5 of the sorted rows of each mart (every table in schema marts unless named): equal
+    fingerprints are equal marts."""
+    with conn.cursor() as cur:
+        if tables is None:
+            cur.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1")
+            tables = [t for (t,) in cur.fetchall()]
+        prints = {}
+        for table in tables:
+            cur.execute(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
+                        f"from marts.{table} t")
+            prints[table] = cur.fetchone()
+    conn.commit()
+    return prints
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ from hcp.simulator.demo import demo_sources
 from hcp.simulator.rectification_api import build_events
 from hcp.sources import SOURCES
 from hcp.timeutil import parse_iso_to_beijing
-from tests.conftest import NIGHT, TEST_RATINGS_PER_DAY
+from tests.conftest import NIGHT, TEST_RATINGS_PER_DAY, mart_fingerprints
 
 POINTS = {1: 10, 2: 8, 3: 6, 4: 3, 5: 0}
 
@@ -55,26 +55,12 @@ def source_rows(summary: str) -> dict[str, list[str]]:
     return {cells[0]: cells[1:] for cells in rows if cells[0] in SOURCES and len(cells) == 10}
 
 
-def marts(conn) -> dict[str, str]:
-    """A fingerprint of every mart table: the same inputs must give the same marts."""
-    with conn.cursor() as cur:
-        cur.execute("select table_name from information_schema.tables where table_schema = 'marts' order by 1")
-        tables = [t for (t,) in cur.fetchall()]
-        prints = {}
-        for table in tables:
-            cur.execute(f"select count(*), md5(coalesce(string_agg(t::text, '|' order by t::text), '')) "
-                        f"from marts.{table} t")
-            prints[table] = cur.fetchone()
-    conn.commit()
-    return prints
-
-
 def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world):
     run, conn, _, first_output = demo_run
     assert "Rows per source and state" in first_output
     assert "Top five agencies of 2026-10" in first_output and "Bad reviews" in first_output
 
-    first = marts(conn)
+    first = mart_fingerprints(conn)
     assert first["fct_ratings"][0] > 0 and first["agency_performance"][0] > 0
     with conn.cursor() as cur:
         cur.execute("select org_code, period_start, rating_count, default_rating_count, round(avg_points, 4) "
@@ -100,7 +86,7 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
     conn.commit()
 
     second_output = run()
-    assert marts(conn) == first
+    assert mart_fingerprints(conn) == first
     lines = source_rows(second_output)
     # two batches tonight for each source, none failed: the whole history, then what is new or re-read
     assert all(lines[source][:2] == ["2", "0"] for source in SOURCES)

@@ -13,20 +13,11 @@ from hcp.simulator.http_server import ApiServer
 from hcp.simulator.pc_api import pc_api
 from hcp.simulator.rectification_api import rectification_api
 from hcp.sources import SOURCES
+from tests.conftest import mart_fingerprints
 
 ORDER = ["master", "pc", "app", "hall", "hotline", "sms", "rectification"]  # as the DAG's dependencies allow
 INCREMENTAL_NIGHTS = 4  # the marts are built on each of the last nights: the first full, the rest incremental
 FACTS = ("fct_ratings", "fct_bad_reviews", "agency_performance", "staff_performance")
-
-
-def fingerprints(conn) -> dict[str, tuple]:
-    with conn.cursor() as cur:
-        prints = {}
-        for table in FACTS:
-            cur.execute(f"select count(*), md5(string_agg(t::text, '|' order by t::text)) from marts.{table} t")
-            prints[table] = cur.fetchone()
-    conn.commit()
-    return prints
 
 
 @pytest.fixture
@@ -82,7 +73,7 @@ def test_every_night_reconciles_and_incremental_marts_equal_a_full_refresh(wareh
 
     # late versions, follow-ups, events and released SMS replies all reached the incremental path; a full
     # refresh of the same night must give the same marts
-    incremental = fingerprints(warehouse_db)
+    incremental = mart_fingerprints(warehouse_db, FACTS)
     dbt.run(["run", "--full-refresh"], night=demo_world.end)
-    assert fingerprints(warehouse_db) == incremental
+    assert mart_fingerprints(warehouse_db, FACTS) == incremental
     assert incremental["fct_ratings"][0] > 0 and incremental["fct_bad_reviews"][0] > 0
