@@ -21,4 +21,8 @@ COPY --chown=airflow plugins/ plugins/
 COPY --chown=airflow dbt_project/ dbt_project/
 COPY --chown=airflow expectations/ expectations/
 
+# the manifest hcp_nightly renders its dbt tasks from: parsed once here, never while the DAG file is parsed
+RUN PYTHONPATH=/opt/airflow/plugins python -c "from hcp import dbt; dbt.ensure_manifest()" \
+ && chown -R airflow dbt_project/target
+
 USER airflow

@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test lint night ui docs psql stop env lock clean
+.PHONY: run test lint night bench manifest ui docs psql stop env lock clean
 
 # The virtualenv, (re)installed from the lock whenever the lock changes.
 $(STAMP): requirements.lock
@@ -27,11 +27,19 @@ test: $(STAMP) lint  ## the whole suite
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check plugins dags tests
+	$(BIN)/ruff check plugins dags tests bench
 
 night: $(STAMP)  ## one night against the sources the Airflow connections name: make night DATE=2026-10-31
 	@test -n "$(DATE)" || { echo "usage: make night DATE=YYYY-MM-DD" >&2; exit 2; }
 	$(HCP) night --date $(DATE)
+
+SIZE ?= 10k
+REPEAT ?= 3
+bench: $(STAMP)  ## nights of SIZE ratings (10k, 100k, 1m, 5m; comma-separated) against COPY and to_sql -> BENCHMARKS.md
+	PYTHONPATH=plugins $(BIN)/python bench/night.py --size $(SIZE) --repeat $(REPEAT)
+
+manifest: $(STAMP)  ## dbt parse into dbt_project/target/airflow/, the manifest hcp_nightly renders its dbt tasks from
+	$(HCP) manifest
 
 ui: $(STAMP)  ## airflow standalone (api-server, scheduler, dag-processor) on the same state
 	$(HCP) ui

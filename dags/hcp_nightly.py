@@ -6,14 +6,14 @@ and fails the run so the failure callback alerts; the next night catches up from
 """
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pendulum
 from airflow.sdk import Asset, Param, dag, get_current_context, task, task_group
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from hcp import nightly, settings
+from hcp import dbt_tasks, nightly, settings
 from hcp.alerts import RunAlert
 from hcp.sources import SOURCES
 
@@ -57,9 +57,14 @@ def hcp_nightly():
         return nightly.resolve_night(context["params"].get("night"), run_time).isoformat()
 
     # all_done: the marts are built from the sources that arrived, whichever failed
-    @task(outlets=[table_asset(t) for t in MARTS], trigger_rule="all_done", execution_timeout=timedelta(hours=1))
-    def build_marts(night: str) -> None:
-        nightly.build_marts(date.fromisoformat(night), get_current_context()["run_id"])
+    @task(trigger_rule="all_done")
+    def prepare_marts(night: str) -> str:
+        return nightly.prepare_marts(date.fromisoformat(night)).isoformat()
+
+    @task(outlets=[table_asset(t) for t in MARTS])
+    def publish_marts(night: str, dbt_started_at: str) -> None:
+        nightly.publish_marts(date.fromisoformat(night), get_current_context()["run_id"],
+                              datetime.fromisoformat(dbt_started_at))
 
     @task(trigger_rule="all_done", retries=0)
     def report(night: str) -> None:
@@ -69,7 +74,12 @@ def hcp_nightly():
             raise AirflowFailException(f"run {run.status}: missing sources {run.failed_sources or 'none'}")
 
     night = resolve_night()
-    marts = build_marts(night)
+    prepared = prepare_marts(night)
+    # a task per seed and model, each followed by its tests (Cosmos); a failure stops what depends on it
+    models = dbt_tasks.marts_task_group(night="{{ ti.xcom_pull(task_ids='resolve_night') }}",
+                                        default_args={"execution_timeout": timedelta(minutes=30)})
+    published = publish_marts(night, prepared)
+    dbt_tasks.chain(prepared, models, published)
     validated = {}
     for source in SOURCES.values():
         @task_group(group_id=source.name)
@@ -93,12 +103,12 @@ def hcp_nightly():
             return validate(extract(night), night)
 
         validated[source.name] = load(night)
-        validated[source.name] >> marts
+        validated[source.name] >> prepared
     # SMS replies are attributed through their case: judge them after tonight's master data.
     # Rectification events must find their rating: judge them after tonight's ratings.
     for source, others in WAITS_FOR_OTHERS.items():
         [validated[o] for o in others] >> validated[source]
-    marts >> report(night)
+    published >> report(night)
 
 
 dag = hcp_nightly()

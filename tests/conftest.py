@@ -68,6 +68,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def dbt_manifest():
+    """The manifest hcp_nightly renders its dbt tasks from, as `make` and the image prepare it."""
+    from hcp import dbt
+
+    return dbt.ensure_manifest()
+
+
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
     server = EmbeddedServer(tmp_path_factory.mktemp("pg") / "data", free_port()).start()

@@ -12,13 +12,12 @@ import shutil
 import socket
 import subprocess
 import time
-from pathlib import Path
 
 import psycopg2
 import pytest
-import requests
 
 from hcp import connections, runtime, settings
+from hcp.cluster import Cluster
 from hcp.simulator.demo import demo_sources
 from tests.conftest import TEST_RATINGS_PER_DAY, free_port, query
 
@@ -54,45 +53,6 @@ def redis_url(tmp_path_factory):
     process.wait(10)
 
 
-class Cluster:
-    def __init__(self, env: dict[str, str], logs: Path):
-        self.env, self.logs, self.processes = env, logs, []
-
-    def airflow(self, *args: str, check: bool = True) -> str:
-        result = subprocess.run([runtime.airflow_bin(), *args], env=self.env, capture_output=True, text=True,
-                                timeout=300)
-        if check:
-            assert result.returncode == 0, f"airflow {' '.join(args)}:\n{result.stdout[-2000:]}{result.stderr[-3000:]}"
-        return result.stdout
-
-    def start(self, name: str, *args: str) -> None:
-        out = open(self.logs / f"{name}.log", "w")
-        self.processes.append(subprocess.Popen([runtime.airflow_bin(), *args], env=self.env, stdout=out,
-                                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
-
-    def stop(self) -> None:
-        for process in self.processes:
-            process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-    def run_night(self, night: str, run_id: str) -> str:
-        """Trigger a run and wait for the scheduler to finish it; returns its final state."""
-        self.airflow("dags", "trigger", "hcp_nightly", "--run-id", run_id, "--conf", json.dumps({"night": night}))
-        deadline = time.time() + RUN_TIMEOUT
-        while time.time() < deadline:
-            out = self.airflow("dags", "list-runs", "hcp_nightly", "--output", "json")
-            runs = next((json.loads(line) for line in out.splitlines() if line.startswith(("[{", "[]"))), [])
-            state = next((r["state"] for r in runs if r["run_id"] == run_id), None)
-            if state in ("success", "failed"):
-                return state
-            time.sleep(10)
-        raise AssertionError(f"{run_id} did not finish in {RUN_TIMEOUT} s; logs in {self.logs}")
-
-
 @pytest.fixture(scope="module")
 def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("scheduler")
@@ -124,7 +84,7 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
         })
         env.pop(connections.env_var("hcp_pc"), None)
         (tmp / "airflow").mkdir()
-        c = Cluster(env, tmp)
+        c = Cluster(env, tmp, run_timeout=RUN_TIMEOUT)
         c.airflow("db", "migrate")
         c.airflow("pools", "set", settings.LOAD_POOL, "3", "sources loading into the warehouse")
         closed = free_port()  # nothing listens here: the portal is down
@@ -135,19 +95,7 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
         c.start("dag-processor", "dag-processor")
         c.start("celery-worker", "celery", "worker", "--concurrency", "2")
         try:
-            deadline = time.time() + 180
-            while True:
-                try:
-                    if requests.get(f"http://127.0.0.1:{api_port}/api/v2/version", timeout=2).ok:
-                        break
-                except requests.RequestException:
-                    pass
-                assert time.time() < deadline, "the api-server did not come up"
-                time.sleep(2)
-            while "hcp_nightly" not in c.airflow("dags", "list", "--output", "plain"):
-                assert time.time() < deadline, "the dag-processor did not parse hcp_nightly"
-                time.sleep(5)
-            c.airflow("dags", "unpause", "hcp_nightly")
+            c.wait_until_ready(api_port)
             conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("w", warehouse_value)))
             yield c, conn, pc_value
             conn.close()

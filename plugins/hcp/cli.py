@@ -1,4 +1,4 @@
-"""The commands behind the Makefile: ``python -m hcp.cli {demo,night,ui,stop,env}``."""
+"""The commands behind the Makefile: ``python -m hcp.cli {demo,night,ui,docs,psql,manifest,stop,env}``."""
 from __future__ import annotations
 
 import argparse
@@ -125,6 +125,12 @@ def cmd_docs(args: argparse.Namespace) -> None:
     dbt.run(["docs", "serve", "--host", "127.0.0.1", "--port", "8081", "--no-browser"], capture=False)
 
 
+def cmd_manifest(args: argparse.Namespace) -> None:
+    from hcp import dbt
+
+    print(dbt.ensure_manifest())
+
+
 def cmd_stop(args: argparse.Namespace) -> None:
     if runtime.uses_embedded():
         runtime.embedded_server().stop()
@@ -145,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("psql", help="psql on the warehouse").set_defaults(func=cmd_psql)
     sub.add_parser("docs", help="serve dbt docs on 127.0.0.1:8081").set_defaults(func=cmd_docs)
     sub.add_parser("env", help="print shell exports for airflow and dbt by hand").set_defaults(func=cmd_env)
+    sub.add_parser("manifest", help="dbt parse for Airflow, when the project changed").set_defaults(func=cmd_manifest)
     sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
     args = parser.parse_args(argv)
     try:

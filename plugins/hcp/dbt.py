@@ -34,8 +34,8 @@ def dbt_executable() -> str:
 
 
 def run(args: list[str], night: date | None = None, project_dir: Path = settings.DBT_PROJECT_DIR,
-        capture: bool = True) -> None:
-    """``dbt <args>`` in the project, with the night as a var; raises with dbt's output when it fails."""
+        capture: bool = True) -> str:
+    """``dbt <args>`` in the project, with the night as a var; its output, or an error with it when dbt fails."""
     command = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if night is not None:
         command += ["--vars", f"{{night: '{night.isoformat()}'}}"]
@@ -43,15 +43,38 @@ def run(args: list[str], night: date | None = None, project_dir: Path = settings
     log.info("running %s", " ".join(command))
     if not capture:
         subprocess.run(command, env=env, cwd=project_dir, check=True)
-        return
+        return ""
     result = subprocess.run(command, env=env, cwd=project_dir, capture_output=True, text=True)
     log.info("dbt output:\n%s", result.stdout[-20000:])
     if result.returncode != 0:
         raise RuntimeError(f"dbt {args[0]} failed (exit {result.returncode}):\n{result.stdout[-5000:]}{result.stderr[-2000:]}")
+    return result.stdout
 
 
-def build(night: date) -> None:
-    run(["build"], night=night)
+def manifest_path() -> Path:
+    """The manifest Airflow renders the dbt tasks from (kept apart from the target/ of dbt's own runs)."""
+    return settings.DBT_PROJECT_DIR / "target" / "airflow" / "manifest.json"
+
+
+def project_files() -> list[Path]:
+    root = settings.DBT_PROJECT_DIR
+    return [p for p in root.rglob("*") if p.is_file() and p.relative_to(root).parts[0] not in ("target", "logs")]
+
+
+def ensure_manifest() -> Path:
+    """``dbt parse`` into manifest_path() unless it is newer than every file of the project."""
+    manifest = manifest_path()
+    if manifest.exists() and manifest.stat().st_mtime >= max(p.stat().st_mtime for p in project_files()):
+        return manifest
+    # parsing connects to nothing, but the profile must render: placeholders where no connection is set
+    placeholders = {"HCP_WH_HOST": "localhost", "HCP_WH_PORT": "5432", "HCP_WH_USER": "parse", "HCP_WH_DBNAME": "parse"}
+    command = [dbt_executable(), "parse", "--target-path", str(manifest.parent), "--project-dir",
+               str(settings.DBT_PROJECT_DIR), "--profiles-dir", str(settings.DBT_PROJECT_DIR)]
+    result = subprocess.run(command, env={**placeholders, **os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"},
+                            cwd=settings.DBT_PROJECT_DIR, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"dbt parse failed (exit {result.returncode}):\n{result.stdout[-5000:]}{result.stderr[-2000:]}")
+    return manifest
 
 
 def docs_generate(night: date) -> Path:

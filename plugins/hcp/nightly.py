@@ -33,13 +33,17 @@ def validate(source: str, batch_id: int, night: date) -> dict:
         return {"suites": suites, "reconciliation": validation.judge_batch(conn, source, batch_id, night)}
 
 
-def build_marts(night: date, run_id: str = "manual") -> None:
-    """The marts from whatever arrived: a source that failed tonight is simply not in them yet."""
+def prepare_marts(night: date) -> datetime:
+    """Before dbt: the warehouse's schemas and the library's published calendar years (for dim_dates)."""
     with warehouse.connection() as conn:
         warehouse.ensure_schema(conn)
-        calendar.refresh(conn)  # the library's published years, for dim_dates
-    with runs.stage(run_id, "dbt_build"):
-        dbt.build(night)
+        calendar.refresh(conn)
+    return datetime.now().astimezone()
+
+
+def publish_marts(night: date, run_id: str, dbt_started_at: datetime) -> None:
+    """After every dbt model and test passed: record the dbt stage, regenerate the docs."""
+    runs.record_stage(run_id, "dbt_build", dbt_started_at)
     with runs.stage(run_id, "dbt_docs"):
         dbt.docs_generate(night)
 

@@ -36,13 +36,18 @@ def stage(run_id: str, name: str) -> Iterator[None]:
     """Time a stage; it is recorded only when it ends well, which is how the report knows it happened."""
     started = datetime.now().astimezone()
     yield
+    record_stage(run_id, name, started)
+
+
+def record_stage(run_id: str, name: str, started_at: datetime) -> None:
+    """A stage that began at started_at has ended well now."""
     with warehouse.connection() as conn, conn.cursor() as cur:
         cur.execute(
             """
             insert into audit.run_stages (run_id, stage, started_at, ended_at) values (%s, %s, %s, clock_timestamp())
             on conflict (run_id, stage) do update set started_at = excluded.started_at, ended_at = excluded.ended_at
             """,
-            (run_id, name, started),
+            (run_id, name, started_at),
         )
         conn.commit()
 

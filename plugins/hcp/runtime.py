@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg2
 from psycopg2 import sql
 
-from hcp import connections, pii, settings
+from hcp import connections, dbt, pii, settings
 from hcp.embedded_pg import EmbeddedServer
 
 WAREHOUSE_VAR = connections.env_var(settings.WAREHOUSE_CONN_ID)
@@ -110,6 +110,8 @@ def airflow(args: list[str], env: dict[str, str], log_file: Path) -> None:
 
 
 def migrate_airflow_db(env: dict[str, str]) -> None:
+    """Airflow's metadata database and the load pool; and the dbt manifest the DAG renders its dbt tasks from."""
+    dbt.ensure_manifest()
     airflow(["db", "migrate"], env, settings.LOCAL_DIR / "logs" / "airflow-db-migrate.log")
     airflow(["pools", "set", settings.LOAD_POOL, str(settings.LOAD_POOL_SLOTS), "sources loading into the warehouse"],
             env, settings.LOCAL_DIR / "logs" / "airflow-pools.log")

@@ -17,7 +17,8 @@ def test_no_import_errors(dagbag):
     assert "hcp_nightly" in dagbag.dag_ids
 
 
-NO_RETRY = {"report"}  # it judges what happened; a retry would judge the same
+# report judges what happened, a retry would judge the same; the one dbt build is retried model by model
+NO_RETRY = {"report", "dbt.dbt_producer_watcher"}
 
 
 def test_every_task_has_retries_and_an_owner(dagbag):
@@ -46,14 +47,64 @@ def test_extract_validate_build_report_in_that_order(dagbag):
     dag = dagbag.dags["hcp_nightly"]
     assert dag.get_task("pc.extract").downstream_task_ids == {"pc.validate"}
     assert dag.get_task("pc.extract").pool == "hcp_warehouse_loads"
-    assert "build_marts" in dag.get_task("pc.validate").downstream_task_ids
-    assert dag.get_task("build_marts").downstream_task_ids == {"report"}
+    assert "prepare_marts" in dag.get_task("pc.validate").downstream_task_ids
+    assert dag.get_task("publish_marts").downstream_task_ids == {"report"}
+
+
+def test_every_dbt_model_and_seed_is_a_task_followed_by_its_tests(dagbag, dbt_manifest):
+    import json
+
+    dag = dagbag.dags["hcp_nightly"]
+    manifest = json.loads(dbt_manifest.read_text())
+    nodes = {n["name"]: n for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")}
+    tested = {n["attached_node"].split(".")[-1] for n in manifest["nodes"].values()
+              if n["resource_type"] == "test" and n.get("attached_node")}
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.") and "producer" not in t.task_id}
+    for name, node in nodes.items():
+        verb = "seed" if node["resource_type"] == "seed" else "run"
+        if name in tested:  # its own group: the model, then its tests
+            assert {f"dbt.{name}.{verb}", f"dbt.{name}.test"} <= dbt_tasks, name
+            assert f"dbt.{name}.test" in dag.get_task(f"dbt.{name}.{verb}").downstream_task_ids
+        else:
+            assert f"dbt.{name}_{verb}" in dbt_tasks, name
+    # dbt's own order: fct_ratings after the classified ratings, the performance tables after the bad reviews
+    assert "dbt.fct_ratings_run" in dag.get_task("dbt.int_ratings_classified_run").downstream_task_ids
+    assert "dbt.agency_performance.run" in dag.get_task("dbt.fct_bad_reviews.test").downstream_task_ids
+    # the marts are published (docs, assets) only when every dbt task has passed
+    leaves = {t for t in dbt_tasks if not dag.get_task(t).downstream_task_ids - {"publish_marts"}}
+    assert leaves and all("publish_marts" in dag.get_task(t).downstream_task_ids for t in leaves)
+    assert dag.get_task("publish_marts").trigger_rule == "all_success"
+
+
+def test_watcher_runs_one_dbt_build_before_the_tasks_that_report_each_model(dagbag):
+    dag = dagbag.dags["hcp_nightly"]
+    producer = dag.get_task("dbt.dbt_producer_watcher")
+    assert producer.upstream_task_ids == {"prepare_marts"}
+    assert producer.retries == 0  # never a second whole build: a failed model's own task retries it alone
+    roots = [t for t in dag.tasks if t.task_id.startswith("dbt.") and "producer" not in t.task_id
+             and not {u for u in t.upstream_task_ids if u.startswith("dbt.") and "producer" not in u}]
+    assert {"dbt.stg_pc__evaluations.run", "dbt.level_points.seed"} <= {t.task_id for t in roots}
+    for task in roots:
+        # after the build, whether it failed or not, but never when nothing was prepared
+        assert task.upstream_task_ids == {"prepare_marts", "dbt.dbt_producer_watcher"}, task.task_id
+        assert task.trigger_rule == "all_done_min_one_success"
+    assert dag.get_task("dbt.fct_ratings_run").retries >= 1
+
+
+def test_no_secret_is_a_templated_field_of_the_dbt_tasks(dagbag):
+    # rendered templates are stored in Airflow's database and shown in the UI
+    dag = dagbag.dags["hcp_nightly"]
+    for t in dag.tasks:
+        if t.task_id.startswith("dbt.") and not t.task_id.endswith("_done"):
+            rendered = " ".join(str(getattr(t, field, "")) for field in t.template_fields)
+            assert "hcp.pii" not in rendered and "PGOPTIONS" not in rendered and "password" not in rendered.lower()
+            assert t.vars == {"night": "{{ ti.xcom_pull(task_ids='resolve_night') }}"}
 
 
 def test_a_source_that_fails_does_not_stop_the_others_or_the_marts(dagbag):
     dag = dagbag.dags["hcp_nightly"]
     # the marts and the report run whatever failed upstream
-    assert dag.get_task("build_marts").trigger_rule == "all_done"
+    assert dag.get_task("prepare_marts").trigger_rule == "all_done"
     assert dag.get_task("report").trigger_rule == "all_done"
     # one channel down must not keep tonight's events or replies out
     assert dag.get_task("rectification.validate").trigger_rule == "all_done"
