@@ -72,7 +72,7 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
             "AIRFLOW__CORE__EXECUTOR": "airflow.providers.celery.executors.celery_executor.CeleryExecutor",
             "AIRFLOW__CELERY__BROKER_URL": redis_url,
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{metadata}",
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
             "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
             "AIRFLOW__API__PORT": str(api_port),
@@ -93,7 +93,7 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
         c.start("api-server", "api-server", "--port", str(api_port))
         c.start("scheduler", "scheduler")
         c.start("dag-processor", "dag-processor")
-        c.start("celery-worker", "celery", "worker", "--concurrency", "2")
+        c.start("celery-worker", "celery", "worker", "--concurrency", "4")
         try:
             c.wait_until_ready(api_port)
             conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("w", warehouse_value)))
