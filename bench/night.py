@@ -51,6 +51,12 @@ def recreate_databases(server: dict, names: list[str]) -> None:
     runtime.create_databases(server, names)
 
 
+def bench_warehouse_value(server: dict) -> str:
+    """The bench warehouse as an Airflow connection (JSON), on the given server."""
+    return json.dumps({"conn_type": "postgres", "host": server["host"], "port": server["port"],
+                       "login": server["user"], "password": server.get("password"), "schema": BENCH_DB})
+
+
 def children_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
@@ -59,9 +65,7 @@ def run_pipeline(world: sim_world.World, size: int, server: dict) -> dict:
     """The night through Airflow on empty databases: wall time, stage seconds, peak memory, rows landed."""
     recreate_databases(server, [BENCH_DB, BENCH_AIRFLOW_DB, BENCH_HOTLINE_DB])
     warehouse = {**server, "dbname": BENCH_DB}
-    warehouse_value = json.dumps({"conn_type": "postgres", "host": server["host"], "port": server["port"],
-                                  "login": server["user"], "password": server.get("password"),
-                                  "schema": BENCH_DB})
+    warehouse_value = bench_warehouse_value(server)
     root = settings.LOCAL_DIR / "bench"
     with demo_sources(world, root / "sources", size, server, BENCH_HOTLINE_DB) as source_env:
         env = runtime.airflow_env(warehouse_value, {**source_env, "AIRFLOW_HOME": str(root / "airflow"),
@@ -111,9 +115,7 @@ def floors(server: dict, with_to_sql: bool) -> dict:
     warehouse = {**server, "dbname": BENCH_DB}
     result = {"copy": 0.0, "to_sql": None}
     engine = create_engine(connections.sqlalchemy_url(
-        connections.parse("w", json.dumps({"conn_type": "postgres", "host": server["host"], "port": server["port"],
-                                           "login": server["user"], "password": server.get("password"),
-                                           "schema": BENCH_DB})), dbname=BENCH_DB))
+        connections.parse(settings.WAREHOUSE_CONN_ID, bench_warehouse_value(server)), dbname=BENCH_DB))
     with tempfile.TemporaryDirectory() as tmp, psycopg2.connect(**warehouse) as conn:
         with conn.cursor() as cur:
             cur.execute("drop schema if exists bench_copy cascade; create schema bench_copy;"
