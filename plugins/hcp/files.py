@@ -11,6 +11,7 @@ import csv
 import gzip
 import hashlib
 import io
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from hcp.quarantine import check
 CHUNK = 1 << 20
 PAGE_ROWS = 10_000  # rows per COPY: memory stays flat however large a file is
 BOMS = ("\ufeff",)  # a BOM decodes to U+FEFF in both UTF-8 and GB18030
+_UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that did not decode, as surrogateescape leaves them
 
 
 class FileChangedWhileReading(RuntimeError):
@@ -98,7 +100,7 @@ def csv_records(text: io.TextIOBase, expected_header: Sequence[str]) -> Iterator
         if not row:
             continue
         record = ",".join(row)
-        if any("\udc80" <= ch <= "\udcff" for ch in record):
+        if _UNDECODED.search(record):
             yield line, None, loading.Rejected(line, _visible(record), check("bad_encoding"))
         elif "\x00" in record:
             yield line, None, loading.Rejected(line, record.replace("\x00", "\\x00"), check("nul_byte"))

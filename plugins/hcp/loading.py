@@ -4,7 +4,8 @@ A batch is one source's load for one night. Its rows, its quarantined rows,
 the files it took, its ``audit.batches`` row and the source's watermark commit
 in one transaction, so a load killed halfway leaves no partial batch and the
 next run resumes from the old watermark. Pages stream through COPY one at a
-time: memory stays flat however large the night is.
+time: memory stays flat however large the night is. The next page is read while the
+server takes the current one, so reading the source and COPY overlap.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import io
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -74,9 +76,9 @@ def _copy_value(value: object) -> str:
 def _copy_buffer(rows: Iterable[Sequence[object]], batch_id: int, label: str) -> io.StringIO:
     buffer = io.StringIO()
     suffix = f"\t{batch_id}\t{_copy_value(label)}\t"
-    for line_no, *values in rows:
-        buffer.write("\t".join(_copy_value(v) for v in values))
-        buffer.write(f"{suffix}{line_no}\n")
+    for row in rows:
+        buffer.write("\t".join([_copy_value(v) for v in row[1:]]))
+        buffer.write(f"{suffix}{row[0]}\n")
     buffer.seek(0)
     return buffer
 
@@ -137,7 +139,7 @@ def land_batch(
             # One load per source at a time; a second waits rather than reading the same pages twice.
             cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"hcp.load.{source}",))
             watermark_before = watermark = watermark_of(conn, source)
-            for page in read_pages(watermark_before):
+            for page in _read_ahead(read_pages(watermark_before)):
                 bytes_read += page.bytes_read
                 drift |= page.drift
                 if page.rows:
@@ -200,6 +202,20 @@ def land_batch(
     return result
 
 
+def _read_ahead(pages: Iterator[Page]) -> Iterator[Page]:
+    """The source's pages, each next one read in a worker thread while the caller lands this one.
+
+    Reading a page (HTTP, gunzip, decoding, parsing) holds the GIL; COPY waits on the server without it,
+    so the two overlap. One page ahead at most: memory stays at two pages. The reader's errors reach the
+    caller when it asks for that page.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="hcp-read-ahead") as reader:
+        pending = reader.submit(next, pages, None)
+        while (page := pending.result()) is not None:
+            pending = reader.submit(next, pages, None)
+            yield page
+
+
 def _quarantine(cur, batch_id: int, source: str, page: Page) -> None:
     buffer = io.StringIO()
     for r in page.rejected:
@@ -210,12 +226,18 @@ def _quarantine(cur, batch_id: int, source: str, page: Page) -> None:
         "copy audit.quarantine (batch_id, source, source_page, line_no, record, reason, detail) from stdin", buffer)
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def as_json_text(value: object) -> str | None:
     """A JSON value as raw text: strings as they are, arrays and objects as JSON."""
     if value is None:
         return None
+    if isinstance(value, str):
+        return value
     if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False)
+        # most ratings have no reason tags: an empty array is the common case on the hot path
+        return _to_json(value) if value else ("[]" if isinstance(value, list) else "{}")
     return str(value)
 
 

@@ -58,11 +58,16 @@ def _part_pages(path: Path, name: str, print_: files.Fingerprint, export_date: s
 
 def _records(stream, keys: set[str]) -> Iterator[tuple[int, list | None, loading.Rejected | None]]:
     for line_no, raw in enumerate(stream, start=1):
-        text = raw.decode("utf-8", "backslashreplace").rstrip("\r\n")
+        try:
+            text, undecodable = raw.decode("utf-8"), None
+        except UnicodeDecodeError as exc:
+            text, undecodable = raw.decode("utf-8", "backslashreplace"), exc
+        text = text.rstrip("\r\n")
         if not text.strip():
             continue
         try:
-            raw.decode("utf-8")
+            if undecodable:
+                raise undecodable
             item = json.loads(text)
             if not isinstance(item, dict):
                 raise ValueError("not an object")
@@ -72,7 +77,8 @@ def _records(stream, keys: set[str]) -> Iterator[tuple[int, list | None, loading
             continue
         keys.update(item)  # the union of keys: a field no line carries is drift
         row = [loading.as_json_text(item.get(f)) for f in FIELDS]
-        if any(v is not None and "\x00" in v for v in row):
+        # JSON text cannot hold a raw NUL, only the escape: look at the values only when the line has one
+        if "\\u0000" in text and any(v is not None and "\x00" in v for v in row):
             yield line_no, None, loading.Rejected(line_no, text, check("nul_byte"))
             continue
         yield line_no, row, None

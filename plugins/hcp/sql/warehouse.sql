@@ -1,6 +1,8 @@
 -- The landing and audit layers. Idempotent: run at the start of every load.
 -- Raw tables keep every source field as text, as received (typing happens in dbt staging),
 -- plus the batch, the page or file, and the line each row came from. They are append-only.
+-- Their _batch_id carries no foreign key: a batch's rows commit in the transaction that writes its
+-- audit.batches row (hcp.loading.land_batch), and a per-row key check made COPY 1.7 times slower (BENCHMARKS.md).
 create schema if not exists raw;
 create schema if not exists audit;
 
@@ -63,7 +65,7 @@ create table if not exists raw.pc_evaluations (
     evaluation_id text, project_no text, task_code text, dept_code text, area_code text, platform_code text,
     staff_no text, pf text, satisfaction text, eval_detail text, writing_evaluation text, assess_time text,
     update_time text, assess_number text, user_prop text, user_name text, user_phone text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists pc_evaluations_batch_idx on raw.pc_evaluations (_batch_id);
@@ -73,7 +75,7 @@ create table if not exists raw.app_evaluations (
     eval_id text, case_no text, item_code text, org_code text, area_code text, platform_code text,
     staff_no text, satisfaction_code text, tags text, text text, eval_time text, eval_seq text,
     user_type text, user_id_card text, client text, export_date text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists app_evaluations_batch_idx on raw.app_evaluations (_batch_id);
@@ -83,7 +85,7 @@ create table if not exists raw.hall_evaluations (
     evaluation_no text, case_no text, item_code text, dept_code text, area_code text, platform_code text,
     window_no text, staff_no text, result text, bad_reasons text, eval_time text, phone text,
     hall_code text, file_date text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists hall_evaluations_batch_idx on raw.hall_evaluations (_batch_id);
@@ -93,7 +95,7 @@ create table if not exists raw.hotline_evaluations (
     id text, work_order_no text, case_no text, item_code text, dept_code text, area_code text,
     platform_code text, staff_no text, satisfaction text, visit_time text, modified_time text,
     caller_phone text, is_deleted text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists hotline_evaluations_batch_idx on raw.hotline_evaluations (_batch_id);
@@ -101,7 +103,7 @@ create index if not exists hotline_evaluations_batch_idx on raw.hotline_evaluati
 -- sms: survey replies (domain.md 3.5), reply_text verbatim
 create table if not exists raw.sms_replies (
     msg_id text, case_no text, phone text, reply_text text, received_at text, file_date text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists sms_replies_batch_idx on raw.sms_replies (_batch_id);
@@ -109,28 +111,28 @@ create index if not exists sms_replies_batch_idx on raw.sms_replies (_batch_id);
 -- master data snapshots (domain.md 4), one table per file, with the snapshot's date
 create table if not exists raw.master_agencies (
     org_code text, org_name text, parent_org_code text, area_code text, admin_level text, snapshot_date text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create table if not exists raw.master_platforms (
     platform_code text, platform_name text, platform_type text, org_code text, snapshot_date text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create table if not exists raw.master_staff (
     staff_no text, staff_name text, org_code text, window_no text, active text, snapshot_date text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create table if not exists raw.master_service_items (
     item_code text, item_name text, org_code text, case_type text, promised_days text, snapshot_date text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create table if not exists raw.master_cases (
     case_no text, item_code text, org_code text, platform_code text, staff_no text, applicant_type text,
     submitted_at text, completed_at text, snapshot_date text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists master_cases_batch_idx on raw.master_cases (_batch_id);
@@ -139,10 +141,25 @@ create index if not exists master_cases_batch_idx on raw.master_cases (_batch_id
 create table if not exists raw.rectification_events (
     event_id text, order_no text, channel text, evaluation_id text, event_type text, event_time text,
     org_code text, category text, new_due_date text, _record text,
-    _batch_id bigint not null references audit.batches (batch_id),
+    _batch_id bigint not null,
     _source_page text not null, _line_no integer not null, _loaded_at timestamptz not null default now()
 );
 create index if not exists rectification_events_batch_idx on raw.rectification_events (_batch_id);
+
+-- Warehouses made before the raw tables dropped their foreign keys (see the top of this file).
+do $$
+declare
+    fk record;
+begin
+    for fk in
+        select c.conrelid::regclass as tbl, c.conname
+        from pg_constraint c
+        where c.contype = 'f' and c.connamespace = 'raw'::regnamespace
+          and c.confrelid = 'audit.batches'::regclass
+    loop
+        execute format('alter table %s drop constraint %I', fk.tbl, fk.conname);
+    end loop;
+end $$;
 
 -- Where a row was kept out: at load (it could not be read) or at validation (it broke a row rule).
 alter table audit.quarantine add column if not exists stage text not null default 'load';
