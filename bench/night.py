@@ -19,17 +19,18 @@ import resource
 import statistics
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
+import history
 import pandas as pd
 import psycopg2
 from sqlalchemy import create_engine
 
-from hcp import cli, connections, runtime, settings
+from hcp import cli, connections, dbt, runtime, settings
 from hcp.simulator import world as sim_world
-from hcp.simulator.demo import demo_sources
+from hcp.simulator.demo import daily_sources, demo_sources
 from hcp.sources import SOURCES
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000, "5m": 5_000_000}
@@ -61,27 +62,29 @@ def children_peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def run_pipeline(world: sim_world.World, size: int, server: dict) -> dict:
-    """The night through Airflow on empty databases: wall time, stage seconds, peak memory, rows landed."""
-    recreate_databases(server, [BENCH_DB, BENCH_AIRFLOW_DB, BENCH_HOTLINE_DB])
-    warehouse = {**server, "dbname": BENCH_DB}
+def bench_env(server: dict, source_env: dict[str, str]) -> dict[str, str]:
+    """Airflow's environment for a bench night: the bench databases, the given sources, no retries."""
     warehouse_value = bench_warehouse_value(server)
-    root = settings.LOCAL_DIR / "bench"
-    with demo_sources(world, root / "sources", size, server, BENCH_HOTLINE_DB) as source_env:
-        env = runtime.airflow_env(warehouse_value, {**source_env, "AIRFLOW_HOME": str(root / "airflow"),
-                                                    "HCP_TASK_RETRIES": "0"})
-        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = connections.sqlalchemy_url(
-            connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value), dbname=BENCH_AIRFLOW_DB)
-        runtime.migrate_airflow_db(env)
-        started = time.monotonic()
-        cli.run_night(env, world.end)
-        wall = time.monotonic() - started
-    with psycopg2.connect(**warehouse) as conn, conn.cursor() as cur:
-        cur.execute("select status, stages from audit.runs")
+    env = runtime.airflow_env(warehouse_value, {**source_env, "AIRFLOW_HOME": str(settings.LOCAL_DIR / "bench" / "airflow"),
+                                                "HCP_TASK_RETRIES": "0"})
+    env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = connections.sqlalchemy_url(
+        connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value), dbname=BENCH_AIRFLOW_DB)
+    runtime.migrate_airflow_db(env)
+    return env
+
+
+def measure_night(env: dict[str, str], server: dict, night: date) -> dict:
+    """Night D through Airflow: wall time, stage seconds, peak memory, the channel rows its batches landed."""
+    started = time.monotonic()
+    cli.run_night(env, night)
+    wall = time.monotonic() - started
+    with psycopg2.connect(**{**server, "dbname": BENCH_DB}) as conn, conn.cursor() as cur:
+        cur.execute("select status, stages from audit.runs where night = %s", (night,))
         [(status, stages)] = cur.fetchall()
         rows = 0
         for table in CHANNEL_TABLES:
-            cur.execute(f"select count(*) from {table}")
+            cur.execute(f"select count(*) from {table} where _batch_id in "
+                        "(select batch_id from audit.batches where night = %s)", (night,))
             rows += cur.fetchone()[0]
     assert status == "succeeded", f"the bench night ended {status}"
     channels = [s.name for s in SOURCES.values() if s.is_channel]
@@ -95,15 +98,52 @@ def run_pipeline(world: sim_world.World, size: int, server: dict) -> dict:
     }
 
 
+def run_pipeline(world: sim_world.World, size: int, server: dict) -> dict:
+    """The night through Airflow on empty databases, every source delivered at once (the path of make run)."""
+    recreate_databases(server, [BENCH_DB, BENCH_AIRFLOW_DB, BENCH_HOTLINE_DB])
+    with demo_sources(world, settings.LOCAL_DIR / "bench" / "sources", size, server, BENCH_HOTLINE_DB) as source_env:
+        return measure_night(bench_env(server, source_env), server, world.end)
+
+
+def run_on_history(world: sim_world.World, server: dict, history_days: int) -> dict:
+    """Night D on ``history_days`` nights of history: night D-1 through Airflow, copied back over the days
+    before it (bench/history.py), the marts rebuilt over all of it; then night D, measured."""
+    recreate_databases(server, [BENCH_DB, BENCH_AIRFLOW_DB, BENCH_HOTLINE_DB])
+    previous = world.end - timedelta(days=1)
+    with daily_sources(world, settings.LOCAL_DIR / "bench" / "daily-sources", server,
+                       BENCH_HOTLINE_DB) as (source_env, deliver):
+        env = bench_env(server, source_env)
+        deliver(previous)
+        cli.run_night(env, previous)
+        with psycopg2.connect(**{**server, "dbname": BENCH_DB}) as conn:
+            history.copy_night_back(conn, previous, history_days - 1)
+            conn.autocommit = True
+            with conn.cursor() as cur:
+                cur.execute("vacuum analyze")  # as a warehouse that has lived through those nights would be
+                history_rows = sum(_count(cur, table) for table in CHANNEL_TABLES)
+        os.environ.update({k: v for k, v in env.items() if k.startswith(("AIRFLOW_CONN_", "HCP_"))})
+        dbt.run(["run", "--full-refresh"], night=previous)
+        deliver(world.end)
+        return {**measure_night(env, server, world.end), "history_rows": history_rows}
+
+
+def _count(cur, table: str) -> int:
+    cur.execute(f"select count(*) from {table}")
+    return cur.fetchone()[0]
+
+
 def task_seconds(airflow_db: dict) -> dict:
-    """From Airflow's record of the run: the validate tasks' time, and the dbt group's first start to last end."""
+    """From Airflow's record of the latest run: the validate tasks' time, and the dbt group's first start to
+    last end."""
     with psycopg2.connect(**airflow_db) as conn, conn.cursor() as cur:
         cur.execute(
             """
             select sum(extract(epoch from end_date - start_date)) filter (where task_id like '%.validate'),
                    extract(epoch from max(end_date) filter (where task_id like 'dbt.%')
                                     - min(start_date) filter (where task_id like 'dbt.%'))
-            from task_instance where dag_id = 'hcp_nightly'
+            from task_instance
+            where dag_id = 'hcp_nightly'
+              and run_id = (select run_id from dag_run where dag_id = 'hcp_nightly' order by start_date desc limit 1)
             """
         )
         validate, dbt_seconds = cur.fetchone()
@@ -143,20 +183,25 @@ def floors(server: dict, with_to_sql: bool) -> dict:
     return result
 
 
-def bench_size(label: str, repeat: int, with_to_sql: bool) -> dict:
+def bench_size(label: str, repeat: int, with_to_sql: bool, history_days: int = 0) -> dict:
+    """Medians of ``repeat`` nights of one size: on an empty warehouse, or on ``history_days`` nights of history."""
     size = SIZES[label]
     server = server_kwargs()
     generated = time.monotonic()
-    world = sim_world.build_world(ratings_per_day=size, days=1)
+    world = sim_world.build_world(ratings_per_day=size, days=2 if history_days else 1)
     generate_seconds = time.monotonic() - generated
     runs = []
     for i in range(repeat):
-        run = {**run_pipeline(world, size, server), **floors(server, with_to_sql)}
+        if history_days:
+            run = run_on_history(world, server, history_days)
+        else:
+            run = {**run_pipeline(world, size, server), **floors(server, with_to_sql)}
         print(f"{label} run {i + 1}/{repeat}: " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
                                                            for k, v in run.items()), flush=True)
         runs.append(run)
     median = {key: statistics.median(r[key] for r in runs) if runs[0][key] is not None else None for key in runs[0]}
-    return {"label": label, "size": size, "repeat": repeat, "generate_seconds": generate_seconds,
+    return {"label": label, "size": size, "repeat": repeat, "history_days": history_days,
+            "generate_seconds": generate_seconds,
             "simulator_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **median}
 
 
@@ -175,10 +220,11 @@ def machine() -> str:
             f"{platform.python_version()}, {packages}")
 
 
-def render(results: list[dict]) -> str:
-    def fmt(v, unit="s"):
-        return "–" if v is None else f"{v:.2f} {unit}" if v < 10 else f"{v:.0f} {unit}"
+def _fmt(v, unit="s"):
+    return "–" if v is None else f"{v:.2f} {unit}" if v < 10 else f"{v:.0f} {unit}"
 
+
+def render(results: list[dict]) -> str:
     lines = [
         "| night | ratings landed | runs | whole night | extract and land | COPY floor | ours ÷ COPY | to_sql | "
         "ours ÷ to_sql | validate | dbt | peak RSS (pipeline) | simulator RSS |",
@@ -188,10 +234,29 @@ def render(results: list[dict]) -> str:
         ratio_copy = r["extract_and_land"] / r["copy"] if r["copy"] else None
         ratio_to_sql = r["extract_and_land"] / r["to_sql"] if r["to_sql"] else None
         lines.append(
-            f"| {r['label']} | {r['channel_rows']:,} | {r['repeat']} | {fmt(r['night'])} | "
-            f"{fmt(r['extract_and_land'])} | {fmt(r['copy'])} | {fmt(ratio_copy, '×')} | {fmt(r['to_sql'])} | "
-            f"{fmt(ratio_to_sql, '×')} | {fmt(r['validate'])} | {fmt(r['dbt'])} | "
+            f"| {r['label']} | {r['channel_rows']:,} | {r['repeat']} | {_fmt(r['night'])} | "
+            f"{_fmt(r['extract_and_land'])} | {_fmt(r['copy'])} | {_fmt(ratio_copy, '×')} | {_fmt(r['to_sql'])} | "
+            f"{_fmt(ratio_to_sql, '×')} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} | "
             f"{r['peak_rss_mib']:.0f} MiB | {r['simulator_rss_mib']:.0f} MiB |")
+    return "\n".join(lines)
+
+
+def render_history(results: list[dict]) -> str:
+    """Nights on history, each against the same night on the least history measured."""
+    lines = [
+        "| night | history (ratings in raw) | runs | whole night | × least history | extract and land | validate | dbt "
+        "| peak RSS (pipeline) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    least = {}
+    for r in results:
+        least.setdefault(r["label"], r)
+    for r in results:
+        ratio = r["night"] / least[r["label"]]["night"]
+        lines.append(
+            f"| {r['label']} | {r['history_rows']:,} ({r['history_days']} nights) | {r['repeat']} | {_fmt(r['night'])} "
+            f"| {_fmt(ratio, '×')} | {_fmt(r['extract_and_land'])} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} "
+            f"| {r['peak_rss_mib']:.0f} MiB |")
     return "\n".join(lines)
 
 
@@ -199,13 +264,22 @@ RESULTS = Path(__file__).parent / "results"
 BENCHMARKS = settings.PROJECT_ROOT / "BENCHMARKS.md"
 
 
+def result_path(label: str, history_days: int) -> Path:
+    return RESULTS / (f"night-{label}-on-{history_days}d.json" if history_days else f"night-{label}.json")
+
+
 def write_benchmarks() -> None:
-    """BENCHMARKS.md from every size measured so far (bench/results/night-<size>.json), smallest first."""
-    results = sorted((json.loads(p.read_text()) for p in RESULTS.glob("night-*.json")), key=lambda r: r["size"])
+    """BENCHMARKS.md from every size measured so far (bench/results/night-*.json), smallest first."""
+    results = sorted((json.loads(p.read_text()) for p in RESULTS.glob("night-*.json")),
+                     key=lambda r: (r["size"], r.get("history_days", 0)))
+    nights = [r for r in results if not r.get("history_days")]
+    on_history = [r for r in results if r.get("history_days")]
     intro = (Path(__file__).parent / "BENCHMARKS.intro.md").read_text()
-    dated = "\n".join(f"- {r['label']}: {r['date']}, `{r['command']}`" for r in results)
-    BENCHMARKS.write_text(f"{intro}\n## Machine\n\n{machine()}\n\n## Nights\n\n{render(results)}\n\n"
-                          f"Measured (date, command):\n\n{dated}\n")
+    dated = "\n".join(f"- {r['label']}{' on ' + str(r['history_days']) + ' nights' if r.get('history_days') else ''}: "
+                      f"{r['date']}, `{r['command']}`" for r in results)
+    history_table = f"## Nights on history\n\n{render_history(on_history)}\n\n" if on_history else ""
+    BENCHMARKS.write_text(f"{intro}\n## Machine\n\n{machine()}\n\n## Nights\n\n{render(nights)}\n\n"
+                          f"{history_table}Measured (date, command):\n\n{dated}\n")
 
 
 def main() -> None:
@@ -213,15 +287,19 @@ def main() -> None:
     parser.add_argument("--size", default="10k", help=f"comma-separated, of {', '.join(SIZES)}")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-to-sql", action="store_true", help="skip pandas' to_sql (slow at millions)")
+    parser.add_argument("--history-days", default="0",
+                        help="comma-separated: run each night on this many nights of history (0: an empty warehouse)")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     for label in args.size.split(","):
-        result = bench_size(label, args.repeat, not args.no_to_sql)
-        result.update(date=date.today().isoformat(),
-                      command=" ".join(["python bench/night.py", f"--size {label}", f"--repeat {args.repeat}",
-                                        *(["--no-to-sql"] if args.no_to_sql else [])]))
-        (RESULTS / f"night-{label}.json").write_text(json.dumps(result, indent=1) + "\n")
-        write_benchmarks()
+        for history_days in (int(d) for d in args.history_days.split(",")):
+            result = bench_size(label, args.repeat, not args.no_to_sql, history_days)
+            result.update(date=date.today().isoformat(),
+                          command=" ".join(["python bench/night.py", f"--size {label}", f"--repeat {args.repeat}",
+                                            *(["--no-to-sql"] if args.no_to_sql else []),
+                                            *([f"--history-days {history_days}"] if history_days else [])]))
+            result_path(label, history_days).write_text(json.dumps(result, indent=1) + "\n")
+            write_benchmarks()
     print(BENCHMARKS.read_text())
 
 

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -45,17 +47,57 @@ def demo_sources(world: World, root: Path, ratings_per_day: int, server_kwargs: 
         hotline_db.fill(conn, world)
     finally:
         conn.close()
+    with _apis(world) as (pc, events):
+        yield _connection_values(pc, events, hotline_kwargs, roots)
+
+
+@contextmanager
+def daily_sources(world: World, root: Path, server_kwargs: dict,
+                  hotline_db_name: str) -> Iterator[tuple[dict[str, str], Callable[[date], None]]]:
+    """Every source of the world with nothing delivered yet, and ``deliver(night)``: that night's files, and
+    the APIs and the hotline table as they stand when night D's run starts (02:00 on D+1)."""
+    shutil.rmtree(root, ignore_errors=True)
+    roots = {name: root / name for name in ("app", "hall", "sms", "master")}
+    for folder in roots.values():
+        folder.mkdir(parents=True)
+    hotline_kwargs = {**server_kwargs, "dbname": hotline_db_name}
+    conn = psycopg2.connect(**hotline_kwargs)
+    try:
+        with _apis(world) as (pc, events):
+
+            def deliver(night: date) -> None:
+                run_starts = datetime.combine(night + timedelta(days=1), time(2))
+                pc.api.set_clock(run_starts)
+                events.api.set_clock(run_starts)
+                hotline_db.fill(conn, world, until=run_starts)
+                files.write_app_day(world, roots["app"], night)
+                files.write_hall_day(world, roots["hall"], night)
+                files.write_sms_day(world, roots["sms"], night)
+                files.write_master_day(world, roots["master"], night)
+
+            yield _connection_values(pc, events, hotline_kwargs, roots), deliver
+    finally:
+        conn.close()
+
+
+@contextmanager
+def _apis(world: World) -> Iterator[tuple[ApiServer, ApiServer]]:
     pc_token, events_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)  # per run, never stored
-    with ExitStack() as stack:
-        pc = stack.enter_context(ApiServer(pc_api(world.ratings, pc_token)))
-        events = stack.enter_context(ApiServer(rectification_api(world, events_token)))
-        values = {
-            "hcp_pc": {"conn_type": "http", "host": pc.base_url, "password": pc_token},
-            "hcp_rectification": {"conn_type": "http", "host": events.base_url, "password": events_token},
-            "hcp_hotline": {"conn_type": "postgres", "host": hotline_kwargs["host"], "port": hotline_kwargs["port"],
-                            "login": hotline_kwargs["user"], "password": hotline_kwargs.get("password"),
-                            "schema": hotline_db_name},
-            **{f"hcp_{name}": {"conn_type": "fs", "extra": {"path": str(path)}} for name, path in roots.items()},
-        }
-        yield {connections.env_var(conn_id): json.dumps({k: v for k, v in value.items() if v is not None})
-               for conn_id, value in values.items()}
+    with ApiServer(pc_api(world.ratings, pc_token)) as pc, \
+            ApiServer(rectification_api(world, events_token)) as events:
+        yield pc, events
+
+
+def _connection_values(pc: ApiServer, events: ApiServer, hotline_kwargs: dict,
+                       roots: dict[str, Path]) -> dict[str, str]:
+    """The ``AIRFLOW_CONN_*`` values of every source, as production connections would be written."""
+    values = {
+        "hcp_pc": {"conn_type": "http", "host": pc.base_url, "password": pc.api.token},
+        "hcp_rectification": {"conn_type": "http", "host": events.base_url, "password": events.api.token},
+        "hcp_hotline": {"conn_type": "postgres", "host": hotline_kwargs["host"], "port": hotline_kwargs["port"],
+                        "login": hotline_kwargs["user"], "password": hotline_kwargs.get("password"),
+                        "schema": hotline_kwargs["dbname"]},
+        **{f"hcp_{name}": {"conn_type": "fs", "extra": {"path": str(path)}} for name, path in roots.items()},
+    }
+    return {connections.env_var(conn_id): json.dumps({k: v for k, v in value.items() if v is not None})
+            for conn_id, value in values.items()}

@@ -9,7 +9,7 @@ each channel module renders them in its own native format.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from hcp import uscc
@@ -74,7 +74,7 @@ class ServiceItem:
     promised_days: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a benchmark day holds millions of cases and ratings
 class Case:
     case_no: str
     item_code: str
@@ -87,7 +87,7 @@ class Case:
     listed_on: date | None  # the master-data snapshot that first lists it; None: never listed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rating:
     """One rating in canonical terms."""
 
@@ -331,12 +331,12 @@ def _build_day(world: World, day: date, per_day: int) -> None:
         if channel in ("pc", "app") and not is_default and rng.random() < 0.02:
             follow_at = rated_at + timedelta(minutes=rng.randrange(30, 600))
             follow_level = rng.choice((1, 2, 4, 5))
-            world.ratings.append(Rating(
-                **{**rating.__dict__,
-                   "evaluation_id": rating.evaluation_id + "F",
-                   "level": follow_level,
-                   "reason_codes": tuple(sorted(rng.sample(REASON_CODES, 1))) if follow_level >= 4 else (),
-                   "rated_at": follow_at, "updated_at": follow_at, "seq": 2},
+            world.ratings.append(replace(
+                rating,
+                evaluation_id=rating.evaluation_id + "F",
+                level=follow_level,
+                reason_codes=tuple(sorted(rng.sample(REASON_CODES, 1))) if follow_level >= 4 else (),
+                rated_at=follow_at, updated_at=follow_at, seq=2,
             ))
         if channel == "sms" and rng.random() < 0.15:  # opt-outs and junk beside the ratings
             text = rng.choice(("TD", "退订", "td", "谢谢", "好的", "？？"))

@@ -18,14 +18,6 @@ level_points as (
 
 ),
 
-follow_ups as (
-
-    select distinct channel, case_no
-    from ratings
-    where rating_seq = 2
-
-),
-
 flagged as (
 
     select
@@ -33,13 +25,14 @@ flagged as (
         level_points.points as level_points,
         level_points.is_bad_review as is_bad_level,
         orders.struck_out_at is not null as is_struck_out,
-        ratings.rating_seq = 1 and follow_ups.case_no is not null as is_superseded
+        -- a window, not a join to the follow-ups: the planner cannot misjudge it into a nested loop
+        ratings.rating_seq = 1 and ratings.case_no is not null
+            and bool_or(ratings.rating_seq = 2) over (partition by ratings.channel, ratings.case_no)
+            as is_superseded
     from ratings
     inner join level_points on ratings.level_code = level_points.level_code
     left join orders
         on ratings.channel = orders.channel and ratings.evaluation_id = orders.evaluation_id
-    left join follow_ups
-        on ratings.channel = follow_ups.channel and ratings.case_no = follow_ups.case_no
 
 ),
 
