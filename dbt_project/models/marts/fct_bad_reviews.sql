@@ -17,7 +17,13 @@ orders as (
 
 days as (
 
-    select * from {{ ref('int_calendar_days') }}
+    select
+        *,
+        -- the first provisional (Monday-Friday) day after this one: a deadline counted past it is provisional
+        min(case when is_provisional then date_day end) over (
+            order by date_day rows between 1 following and unbounded following
+        ) as next_provisional_day
+    from {{ ref('int_calendar_days') }}
 
 ),
 
@@ -64,6 +70,7 @@ due as (
 
     select
         reviews.*,
+        rated_day.next_provisional_day,
         verification_due.date_day as verification_due_date,
         case
             when reviews.deadline_category = 'complex' and reviews.extended_due_date is not null
@@ -141,16 +148,11 @@ final as (
             then overdue_end.workday_seq - close_due.workday_seq
             else 0
         end as overdue_working_days,
-        judged.is_on_the_clock and exists (
-            select 1 from days
-            where days.is_provisional
-                and days.date_day > judged.rated_date
-                and days.date_day <= greatest(
-                    judged.verification_due_date,
-                    judged.close_due_date,
-                    case when judged.is_late then coalesce(judged.closed_date, date '{{ var("night") }}') end
-                )
-        ) as calendar_provisional,
+        judged.is_on_the_clock and coalesce(judged.next_provisional_day <= greatest(
+            judged.verification_due_date,
+            judged.close_due_date,
+            case when judged.is_late then coalesce(judged.closed_date, date '{{ var("night") }}') end
+        ), false) as calendar_provisional,
         date '{{ var("night") }}' as as_of_night
 
     from judged

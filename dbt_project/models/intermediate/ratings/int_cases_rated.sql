@@ -1,6 +1,8 @@
+{{ config(materialized='table') }}
 -- Completed cases (办件) and whether anyone rated them: the evaluation rate's (主动评价率) denominator and
 -- numerator. A case counts in the period of its own completed_at, by its own agency, platform and staff;
 -- it is rated when a rating in any channel names it that is not a system default, withdrawn or struck out.
+-- A table: the three performance marts read it, and as a view each would rebuild it from every case.
 with cases as (
 
     select * from {{ ref('int_cases_deduplicated') }}
