@@ -7,6 +7,8 @@ import textwrap
 import time
 from datetime import date
 
+import pytest
+
 from hcp import loading
 
 COLUMNS = ["evaluation_id", "satisfaction", "writing_evaluation"]
@@ -74,3 +76,16 @@ def test_a_load_killed_halfway_leaves_nothing_and_the_rerun_completes(warehouse_
         ("failed", "abandoned: the loader died mid-batch"),
         ("succeeded", None),
     ]
+
+
+def test_a_source_that_fails_mid_read_fails_its_batch_with_the_reason_and_lands_nothing(warehouse_db):
+    # pages are read one ahead in a worker thread: its error must still reach the batch, after the pages before it
+    def read(watermark):
+        yield from pages(2)(watermark)
+        raise ConnectionResetError("the portal hung up on page 3")
+
+    with pytest.raises(ConnectionResetError):
+        loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, 31), read_pages=read)
+    assert fetch(warehouse_db, "select count(*) from raw.pc_evaluations") == [(0,)]
+    assert fetch(warehouse_db, "select status, error from audit.batches") == [
+        ("failed", "ConnectionResetError: the portal hung up on page 3")]
