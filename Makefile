@@ -35,8 +35,9 @@ night: $(STAMP)  ## one night against the sources the Airflow connections name: 
 
 SIZE ?= 10k
 REPEAT ?= 3
-bench: $(STAMP)  ## nights of SIZE ratings (10k, 100k, 1m, 5m; comma-separated) against COPY and to_sql -> BENCHMARKS.md
-	PYTHONPATH=plugins $(BIN)/python bench/night.py --size $(SIZE) --repeat $(REPEAT)
+HISTORY ?= 0
+bench: $(STAMP)  ## nights of SIZE ratings (10k, 100k, 1m, 5m) against COPY and to_sql, or on HISTORY nights of history -> BENCHMARKS.md
+	PYTHONPATH=plugins $(BIN)/python bench/night.py --size $(SIZE) --repeat $(REPEAT) --history-days $(HISTORY)
 
 manifest: $(STAMP)  ## dbt parse into dbt_project/target/airflow/, the manifest hcp_nightly renders its dbt tasks from
 	$(HCP) manifest

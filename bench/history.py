@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from hcp.sources import SOURCES
+
 SHIFT = "make_interval(days => %(days)s)"
 
 
@@ -102,10 +104,8 @@ def copy_night_back(conn, night: date, days: int) -> int:
                     """, {**params, "batch": batch_id})
                 new_id = cur.fetchone()[0]
                 params_batch = {**params, "batch": batch_id, "new": new_id}
-                for table, columns in tables.items():
-                    if not _belongs(table, source):
-                        continue
-                    changes = CHANGES[table]
+                for table in SOURCES[source].raw_tables:
+                    columns, changes = tables[table], CHANGES[table]
                     select = ", ".join(changes[c].format(c) if c in changes else c for c in columns)
                     cur.execute(f"insert into {table} ({', '.join(columns)}, _batch_id) "
                                 f"select {select}, %(new)s from {table} where _batch_id = %(batch)s", params_batch)
@@ -114,11 +114,6 @@ def copy_night_back(conn, night: date, days: int) -> int:
                     cur.execute(statement, params_batch)
         conn.commit()
     return copied
-
-
-def _belongs(table: str, source: str) -> bool:
-    name = table.split(".")[1]
-    return name.startswith(source + "_") or (source == "rectification" and name == "rectification_events")
 
 
 # a copied batch is judged as its original was: balanced, its suites passed, the same rows kept out

@@ -115,12 +115,15 @@ def run_on_history(world: sim_world.World, server: dict, history_days: int) -> d
         env = bench_env(server, source_env)
         deliver(previous)
         cli.run_night(env, previous)
-        with psycopg2.connect(**{**server, "dbname": BENCH_DB}) as conn:
+        conn = psycopg2.connect(**{**server, "dbname": BENCH_DB})
+        try:
             history.copy_night_back(conn, previous, history_days - 1)
             conn.autocommit = True
             with conn.cursor() as cur:
                 cur.execute("vacuum analyze")  # as a warehouse that has lived through those nights would be
                 history_rows = sum(_count(cur, table) for table in CHANNEL_TABLES)
+        finally:
+            conn.close()
         os.environ.update({k: v for k, v in env.items() if k.startswith(("AIRFLOW_CONN_", "HCP_"))})
         dbt.run(["run", "--full-refresh"], night=previous)
         deliver(world.end)

@@ -58,7 +58,9 @@ create table if not exists audit.quarantine (
     detail          text,
     quarantined_at  timestamptz not null default clock_timestamp()
 );
-create index if not exists quarantine_batch_idx on audit.quarantine (batch_id);
+-- By row: staging and the reconciliation look up each raw row here (batch, page, line)
+create index if not exists quarantine_row_idx on audit.quarantine (batch_id, source_page, line_no);
+drop index if exists audit.quarantine_batch_idx;  -- the row index serves lookups by batch too
 
 -- pc: 政务服务网 portal API items (domain.md 3.1)
 create table if not exists raw.pc_evaluations (
