@@ -17,6 +17,7 @@ import os
 import platform
 import resource
 import statistics
+import subprocess
 import tempfile
 import time
 from datetime import date, timedelta
@@ -244,6 +245,10 @@ def render(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _nights(n: int) -> str:
+    return f"{n} night" + ("s" if n != 1 else "")
+
+
 def render_history(results: list[dict]) -> str:
     """Nights on history, each against the same night on the least history measured."""
     lines = [
@@ -257,7 +262,7 @@ def render_history(results: list[dict]) -> str:
     for r in results:
         ratio = r["night"] / least[r["label"]]["night"]
         lines.append(
-            f"| {r['label']} | {r['history_rows']:,} ({r['history_days']} nights) | {r['repeat']} | {_fmt(r['night'])} "
+            f"| {r['label']} | {r['history_rows']:,} ({_nights(r['history_days'])}) | {r['repeat']} | {_fmt(r['night'])} "
             f"| {_fmt(ratio, '×')} | {_fmt(r['extract_and_land'])} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} "
             f"| {r['peak_rss_mib']:.0f} MiB |")
     return "\n".join(lines)
@@ -265,6 +270,18 @@ def render_history(results: list[dict]) -> str:
 
 RESULTS = Path(__file__).parent / "results"
 BENCHMARKS = settings.PROJECT_ROOT / "BENCHMARKS.md"
+
+
+def _commit() -> str | None:
+    """The commit measured (with a + when the work tree had changes)."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=settings.PROJECT_ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=settings.PROJECT_ROOT,
+                               capture_output=True, text=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+" if dirty else "")
 
 
 def result_path(label: str, history_days: int) -> Path:
@@ -278,11 +295,11 @@ def write_benchmarks() -> None:
     nights = [r for r in results if not r.get("history_days")]
     on_history = [r for r in results if r.get("history_days")]
     intro = (Path(__file__).parent / "BENCHMARKS.intro.md").read_text()
-    dated = "\n".join(f"- {r['label']}{' on ' + str(r['history_days']) + ' nights' if r.get('history_days') else ''}: "
-                      f"{r['date']}, `{r['command']}`" for r in results)
+    dated = "\n".join(f"- {r['label']}{' on ' + _nights(r['history_days']) if r.get('history_days') else ''}: "
+                      f"{r['date']}{', at ' + r['commit'] if r.get('commit') else ''}, `{r['command']}`" for r in results)
     history_table = f"## Nights on history\n\n{render_history(on_history)}\n\n" if on_history else ""
     BENCHMARKS.write_text(f"{intro}\n## Machine\n\n{machine()}\n\n## Nights\n\n{render(nights)}\n\n"
-                          f"{history_table}Measured (date, command):\n\n{dated}\n")
+                          f"{history_table}Measured (date, commit, command):\n\n{dated}\n")
 
 
 def main() -> None:
@@ -297,7 +314,7 @@ def main() -> None:
     for label in args.size.split(","):
         for history_days in (int(d) for d in args.history_days.split(",")):
             result = bench_size(label, args.repeat, not args.no_to_sql, history_days)
-            result.update(date=date.today().isoformat(),
+            result.update(date=date.today().isoformat(), commit=_commit(),
                           command=" ".join(["python bench/night.py", f"--size {label}", f"--repeat {args.repeat}",
                                             *(["--no-to-sql"] if args.no_to_sql else []),
                                             *([f"--history-days {history_days}"] if history_days else [])]))
