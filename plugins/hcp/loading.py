@@ -138,6 +138,9 @@ def land_batch(
         with conn.cursor() as cur:
             # One load per source at a time; a second waits rather than reading the same pages twice.
             cur.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"hcp.load.{source}",))
+            # Lock order: audit.batches before the raw tables, as warehouse.ensure_schema takes them. Another
+            # task's DDL then waits for this load instead of deadlocking with it.
+            cur.execute("select 1 from audit.batches where batch_id = %s for update", (batch_id,))
             watermark_before = watermark = watermark_of(conn, source)
             for page in _read_ahead(read_pages(watermark_before)):
                 bytes_read += page.bytes_read

@@ -123,6 +123,8 @@ def judge_batch(warehouse_conn, source: str, batch_id: int, night: date) -> dict
     from hcp import rules
 
     with warehouse_conn.cursor() as cur:
+        # Lock order: audit.batches first, as warehouse.ensure_schema and loading.land_batch take it
+        cur.execute("select 1 from audit.batches where batch_id = %s for update", (batch_id,))
         cur.execute("select * from audit.reconciliation where batch_id = %s", (batch_id,))
         if cur.fetchone() is None:
             if source in rules.RULES:
