@@ -1,6 +1,7 @@
 {#-
     The performance figures of domain.md 7 for one kind of entity, per Beijing day and month.
-      entity: the column naming the entity in fct_ratings, fct_bad_reviews and int_cases_rated
+      entity: the column naming the entity in the daily counts (int_rating_counts_daily, int_case_counts_daily)
+              and fct_bad_reviews
       dimension / peer_column: the dimension that puts the entity in its peer group, and the column that does
     Weights, the shrinkage k and the levels' points are vars and seeds, never numbers here.
 -#}
@@ -17,37 +18,37 @@ with periods as (
 ratings as (
 
     select
-        fct_ratings.{{ entity }},
+        counts.{{ entity }},
         periods.period_grain,
-        case periods.period_grain when 'day' then fct_ratings.rated_date else fct_ratings.rated_month end
+        case periods.period_grain when 'day' then counts.rated_date else date_trunc('month', counts.rated_date)::date end
             as period_start,
-        count(*) filter (where fct_ratings.counts_in_scores) as rating_count,
+        sum(counts.rating_count)::bigint as rating_count,
         {%- for level in range(1, 6) %}
-        count(*) filter (where fct_ratings.counts_in_scores and fct_ratings.level_code = {{ level }})
-            as level_{{ level }}_count,
+        sum(counts.level_{{ level }}_count)::bigint as level_{{ level }}_count,
         {%- endfor %}
-        count(*) filter (where fct_ratings.is_default_rating) as default_rating_count,
-        sum(fct_ratings.level_points) filter (where fct_ratings.counts_in_scores) as points_sum
-    from {{ ref('fct_ratings') }} as fct_ratings
+        sum(counts.default_rating_count)::bigint as default_rating_count,
+        sum(counts.points_sum) as points_sum
+    from {{ ref('int_rating_counts_daily') }} as counts
     cross join periods
-    where fct_ratings.is_effective and fct_ratings.{{ entity }} is not null
+    where counts.{{ entity }} is not null
     group by 1, 2, 3
+    having sum(counts.effective_count) > 0
 
 ),
 
 cases as (
 
     select
-        cases.{{ entity }},
+        counts.{{ entity }},
         periods.period_grain,
         case periods.period_grain
-            when 'day' then cases.completed_date else date_trunc('month', cases.completed_date)::date
+            when 'day' then counts.completed_date else date_trunc('month', counts.completed_date)::date
         end as period_start,
-        count(*) as cases_completed,
-        count(*) filter (where cases.is_rated) as cases_rated
-    from {{ ref('int_cases_rated') }} as cases
+        sum(counts.cases_completed)::bigint as cases_completed,
+        sum(counts.cases_rated)::bigint as cases_rated
+    from {{ ref('int_case_counts_daily') }} as counts
     cross join periods
-    where cases.{{ entity }} is not null
+    where counts.{{ entity }} is not null
     group by 1, 2, 3
 
 ),

@@ -178,7 +178,7 @@ HOLD_SMS_SQL = f"""
 # Held replies whose case a snapshot now lists go on; those past their window go to quarantine.
 RELEASE_SMS_SQL = f"""
     with listed as (
-        update audit.held h set released_at = clock_timestamp(), released_as = 'passed'
+        update audit.held h set released_at = clock_timestamp(), released_as = 'passed', released_night = %(night)s
         where h.released_at is null and h.source = 'sms'
           and exists (select 1 from raw.master_cases c
                       where c.case_no = h.case_no
@@ -187,7 +187,7 @@ RELEASE_SMS_SQL = f"""
         returning h.batch_id
     ),
     expired as (
-        update audit.held h set released_at = clock_timestamp(), released_as = 'quarantined'
+        update audit.held h set released_at = clock_timestamp(), released_as = 'quarantined', released_night = %(night)s
         where h.released_at is null and h.source = 'sms' and h.hold_until <= %(night)s
           and not exists (select 1 from raw.master_cases c
                           where c.case_no = h.case_no

@@ -67,8 +67,10 @@ def test_every_dbt_model_and_seed_is_a_task_followed_by_its_tests(dagbag, dbt_ma
             assert f"dbt.{name}.test" in dag.get_task(f"dbt.{name}.{verb}").downstream_task_ids
         else:
             assert f"dbt.{name}_{verb}" in dbt_tasks, name
-    # dbt's own order: fct_ratings after the classified ratings, the performance tables after the bad reviews
-    assert "dbt.fct_ratings_run" in dag.get_task("dbt.int_ratings_classified_run").downstream_task_ids
+    # dbt's own order: fct_ratings after the ratings the night touches, the performance tables after the
+    # bad reviews and the daily counts
+    assert "dbt.fct_ratings_run" in dag.get_task("dbt.int_ratings_touched_run").downstream_task_ids
+    assert "dbt.agency_performance.run" in dag.get_task("dbt.int_rating_counts_daily_run").downstream_task_ids
     assert "dbt.agency_performance.run" in dag.get_task("dbt.fct_bad_reviews.test").downstream_task_ids
     # the marts are published (docs, assets) only when every dbt task has passed
     leaves = {t for t in dbt_tasks if not dag.get_task(t).downstream_task_ids - {"publish_marts"}}

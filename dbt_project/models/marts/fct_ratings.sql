@@ -1,7 +1,9 @@
--- depends_on: {{ ref('int_ratings_unioned') }}, {{ ref('stg_rectification__events') }}
+-- depends_on: {{ ref('int_ratings_touched') }}
 -- One row per rating as its latest version, effective or not, with the flags that decide whether it
--- counts. Incremental: a night rebuilds the ratings delivered within the lookback, the ratings on their
--- cases (a follow-up supersedes), and the ratings whose work order moved (an appeal strikes out).
+-- counts (domain.md 7): withdrawn by its channel, struck out on appeal, superseded by a follow-up (追评,
+-- seq 2) on the same case in the same channel, a system default.
+-- Incremental: a night rebuilds the ratings it touches (int_ratings_touched, which holds every rating on
+-- their cases, since a follow-up supersedes); the flags are computed for those alone.
 {{
     config(
         materialized='incremental',
@@ -15,46 +17,72 @@
     )
 }}
 
-with ratings as (
+with latest_versions as (
 
-    select * from {{ ref('int_ratings_classified') }}
+    select * from {{ ref('int_ratings_deduplicated') }}
 
 ),
 
 {% if is_incremental() %}
 
-recent_batches as (
+ratings as (
 
-    select batch_id
-    from {{ source('audit', 'accepted_batches') }}
-    where night > date '{{ var("night") }}' - {{ var('lookback_days') }}
-
-),
-
-delivered as (
-
-    select channel, evaluation_id, case_no
-    from {{ ref('int_ratings_unioned') }}
-    where batch_id in (select batch_id from recent_batches)
+    select * from latest_versions
+    where (channel, evaluation_id) in (select channel, evaluation_id from {{ ref('int_ratings_touched') }})
 
 ),
 
-touched as (
+{% else %}
 
-    select channel, evaluation_id from delivered
-    union
-    select earlier.channel, earlier.evaluation_id
-    from {{ this }} as earlier
-    inner join delivered on earlier.channel = delivered.channel and earlier.case_no = delivered.case_no
-    union
-    select channel, evaluation_id
-    from {{ ref('stg_rectification__events') }}
-    where batch_id in (select batch_id from recent_batches)
-        or event_date > date '{{ var("night") }}' - {{ var('lookback_days') }}
+ratings as (
+
+    select * from latest_versions
 
 ),
 
 {% endif %}
+
+orders as (
+
+    select * from {{ ref('int_rectification_orders') }}
+
+),
+
+level_points as (
+
+    select * from {{ ref('level_points') }}
+
+),
+
+flagged as (
+
+    select
+        ratings.*,
+        level_points.points as level_points,
+        level_points.is_bad_review as is_bad_level,
+        orders.struck_out_at is not null as is_struck_out,
+        -- a window, not a join to the follow-ups: the planner cannot misjudge it into a nested loop;
+        -- every rating of a touched case is here, so the window sees the whole case
+        ratings.rating_seq = 1 and ratings.case_no is not null
+            and bool_or(ratings.rating_seq = 2) over (partition by ratings.channel, ratings.case_no)
+            as is_superseded
+    from ratings
+    inner join level_points on ratings.level_code = level_points.level_code
+    left join orders
+        on ratings.channel = orders.channel and ratings.evaluation_id = orders.evaluation_id
+
+),
+
+classified as (
+
+    select
+        *,
+        not is_withdrawn and not is_struck_out and not is_superseded as is_effective,
+        not is_withdrawn and not is_struck_out and not is_superseded and not is_default_rating
+            as counts_in_scores
+    from flagged
+
+),
 
 final as (
 
@@ -93,10 +121,7 @@ final as (
         ratings.counts_in_scores,
         ratings.is_bad_level
 
-    from ratings
-    {% if is_incremental() %}
-    where (ratings.channel, ratings.evaluation_id) in (select channel, evaluation_id from touched)
-    {% endif %}
+    from classified as ratings
 
 )
 

@@ -1,9 +1,9 @@
 -- 堵点、难点: per service item and month, its ratings, bad reviews, bad rate and commonest reasons, flagged
 -- when its bad rate stands far above its peers' (every item rated that month, pooled). Thresholds are vars.
-with ratings as (
+with counts as (
 
-    select * from {{ ref('fct_ratings') }}
-    where counts_in_scores and item_code is not null
+    select * from {{ ref('int_rating_counts_daily') }}
+    where item_code is not null
 
 ),
 
@@ -17,24 +17,23 @@ item_months as (
 
     select
         item_code,
-        rated_month as month_start,
-        count(*) as rating_count,
-        count(*) filter (where is_bad_level) as bad_review_count
-    from ratings
-    group by item_code, rated_month
+        date_trunc('month', rated_date)::date as month_start,
+        sum(rating_count)::bigint as rating_count,
+        sum(bad_review_count)::bigint as bad_review_count
+    from counts
+    group by item_code, date_trunc('month', rated_date)::date
+    having sum(rating_count) > 0
 
 ),
 
 reason_counts as (
 
     select
-        ratings.item_code,
-        ratings.rated_month as month_start,
-        reason.code as reason_code,
-        count(*) as mentions
-    from ratings
-    cross join lateral unnest(ratings.reason_codes) as reason (code)
-    where ratings.is_bad_level
+        item_code,
+        date_trunc('month', rated_date)::date as month_start,
+        reason_code,
+        sum(mentions)::bigint as mentions
+    from {{ ref('int_reason_counts_daily') }}
     group by 1, 2, 3
 
 ),

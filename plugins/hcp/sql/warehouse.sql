@@ -179,6 +179,8 @@ create table if not exists audit.held (
     released_as  text check (released_as in ('passed', 'quarantined')),
     primary key (batch_id, source_page, line_no)
 );
+-- the night whose validation released the row: dbt merges a released reply on that night
+alter table audit.held add column if not exists released_night date;
 
 -- Per batch, after validation: rows read = landed + rejected at load; landed = passed + quarantined + held.
 create table if not exists audit.reconciliation (

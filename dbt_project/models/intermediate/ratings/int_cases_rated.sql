@@ -1,12 +1,38 @@
-{{ config(materialized='table') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='case_no',
+        incremental_strategy='delete+insert',
+        indexes=[
+            {'columns': ['case_no'], 'unique': true},
+            {'columns': ['completed_date']},
+        ],
+    )
+}}
+-- depends_on: {{ ref('int_ratings_touched') }}, {{ ref('stg_master__cases') }}
 -- Completed cases (办件) and whether anyone rated them: the evaluation rate's (主动评价率) denominator and
 -- numerator. A case counts in the period of its own completed_at, by its own agency, platform and staff;
 -- it is rated when a rating in any channel names it that is not a system default, withdrawn or struck out.
--- A table: the three performance marts read it, and as a view each would rebuild it from every case.
-with cases as (
+-- Incremental: a night redoes the cases its snapshots list and the cases of the ratings it touches.
+with
+
+{% if is_incremental() %}
+
+touched_cases as (
+
+    {{ touched_case_nos() }}
+
+),
+
+{% endif %}
+
+cases as (
 
     select * from {{ ref('int_cases_deduplicated') }}
     where completed_date is not null
+    {%- if is_incremental() %}
+        and case_no in (select case_no from touched_cases)
+    {%- endif %}
 
 ),
 
@@ -15,6 +41,9 @@ rated_cases as (
     select distinct case_no
     from {{ ref('fct_ratings') }}
     where not is_default_rating and not is_withdrawn and not is_struck_out
+    {%- if is_incremental() %}
+        and case_no in (select case_no from touched_cases)
+    {%- endif %}
 
 ),
 

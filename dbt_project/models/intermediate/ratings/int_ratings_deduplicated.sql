@@ -1,12 +1,77 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['channel', 'evaluation_id'],
+        incremental_strategy='delete+insert',
+        indexes=[
+            {'columns': ['channel', 'evaluation_id'], 'unique': true},
+            {'columns': ['channel', 'case_no']},
+        ],
+    )
+}}
 -- Every channel may deliver the same rating again (overlapping pages, re-sent files, updated rows):
 -- the latest version of each (channel, evaluation id) wins. A rating time after the end of D+1 is in the
 -- future for night D and waits (domain.md 1).
-with ratings as (
+-- Incremental: a night ranks the versions its batches bring (night_batch_ids) against the version kept so
+-- far, so its cost follows the night, not the history. A full refresh ranks every version.
+-- depends_on: {{ ref('stg_master__cases') }}, {{ ref('int_cases_deduplicated') }}
+{%- set columns = rating_columns() %}
+with delivered as (
 
-    select * from {{ ref('int_ratings_unioned') }}
+    select {{ columns | join(', ') }}
+    from {{ ref('int_ratings_unioned') }}
     where rated_at < (date '{{ var("night") }}' + 2)::timestamp at time zone 'Asia/Shanghai'
+    {%- if is_incremental() %}
+        and batch_id in ({{ night_batch_ids() }})
+    {%- endif %}
 
 ),
+
+{% if is_incremental() %}
+
+kept as (
+
+    select {{ columns | join(', ') }}
+    from {{ this }}
+    where (channel, evaluation_id) in (select channel, evaluation_id from delivered)
+
+),
+
+-- An SMS reply names only its case: when a snapshot lists the case tonight, the reply kept so far takes
+-- the agency, item, platform and staff of that listing (int_cases_deduplicated is already tonight's).
+relisted as (
+
+    select
+        {%- for column in columns %}
+        {{ 'cases.' if column in ('item_code', 'org_code', 'platform_code', 'staff_no') else 'replies.' }}{{ column }}
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as replies
+    inner join {{ ref('int_cases_deduplicated') }} as cases on replies.case_no = cases.case_no
+    where replies.channel = 'sms' and replies.case_no in ({{ listed_case_nos() }})
+
+),
+
+versions as (
+
+    select * from delivered
+    union all
+    select * from kept
+    where not (channel = 'sms' and case_no in (select case_no from relisted))
+    union all
+    select * from relisted
+
+),
+
+{% else %}
+
+versions as (
+
+    select * from delivered
+
+),
+
+{% endif %}
 
 ranked as (
 
@@ -16,9 +81,10 @@ ranked as (
             partition by channel, evaluation_id
             order by updated_at desc, batch_id desc, line_no desc
         ) as version_rank
-    from ratings
+    from versions
 
 )
 
-select * from ranked
+select {{ columns | join(', ') }}
+from ranked
 where version_rank = 1

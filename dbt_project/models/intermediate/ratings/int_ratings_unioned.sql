@@ -1,10 +1,6 @@
 -- Every channel's ratings in one shape. SMS replies carry only a case number: agency, item, platform and
 -- staff come from the case (domain.md 3.5).
-{%- set columns = [
-    'channel', 'evaluation_id', 'case_no', 'item_code', 'org_code', 'area_code', 'platform_code', 'staff_no',
-    'level_code', 'reason_codes', 'comment_text', 'rater_key', 'rated_at', 'rated_date', 'updated_at',
-    'is_default_rating', 'is_withdrawn', 'rating_seq', 'batch_id', 'line_no',
-] %}
+{%- set columns = rating_columns() %}
 with pc as (
 
     select {{ columns | join(', ') }} from {{ ref('stg_pc__evaluations') }}

@@ -1,0 +1,73 @@
+{{
+    config(
+        materialized='table',
+        post_hook='analyze {{ this }}',
+    )
+}}
+-- The ratings night D must rebuild in the incremental marts, as their latest versions: those its batches
+-- deliver (night_batch_ids), those whose work order an event known from tonight moves (an upheld appeal
+-- strikes a rating out), SMS replies whose case a snapshot lists tonight, and every rating on the same
+-- case in the same channel as any of these (a follow-up supersedes).
+-- Small: it follows the night; fct_ratings, int_cases_rated and the daily counts take their work from it,
+-- and its statistics (analyze) steer their joins into the indexes.
+{%- set night_batch_ids = night_batch_ids() %}
+with delivered as (
+
+    select channel, evaluation_id
+    from {{ ref('int_ratings_unioned') }}
+    where batch_id in ({{ night_batch_ids }})
+
+),
+
+moved as (
+
+    select channel, evaluation_id
+    from {{ ref('stg_rectification__events') }}
+    where batch_id in ({{ night_batch_ids }})
+        -- an event delivered before its time becomes known on its own day
+        or event_date > date '{{ var("night") }}' - {{ var('lookback_days') }}
+
+),
+
+relisted as (
+
+    -- SMS replies whose case a snapshot lists tonight: they take its agency, item, platform and staff
+    select channel, evaluation_id
+    from {{ ref('int_ratings_deduplicated') }}
+    where channel = 'sms' and case_no in ({{ listed_case_nos() }})
+
+),
+
+night_ratings as (
+
+    -- the table itself, not a CTE read twice: PostgreSQL would materialize all of it
+    select *
+    from {{ ref('int_ratings_deduplicated') }}
+    where (channel, evaluation_id) in (
+        select channel, evaluation_id from delivered
+        union
+        select channel, evaluation_id from moved
+        union
+        select channel, evaluation_id from relisted
+    )
+
+),
+
+same_case as (
+
+    select ratings.*
+    from {{ ref('int_ratings_deduplicated') }} as ratings
+    inner join (select distinct channel, case_no from night_ratings where case_no is not null) as cases
+        on ratings.channel = cases.channel and ratings.case_no = cases.case_no
+
+),
+
+touched as (
+
+    select channel, evaluation_id, case_no, rated_date from night_ratings
+    union
+    select channel, evaluation_id, case_no, rated_date from same_case
+
+)
+
+select * from touched
