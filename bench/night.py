@@ -27,6 +27,7 @@ from pathlib import Path
 import history
 import pandas as pd
 import psycopg2
+from memory import PeakRss
 from sqlalchemy import create_engine
 
 from hcp import cli, connections, dbt, runtime, settings
@@ -59,10 +60,6 @@ def bench_warehouse_value(server: dict) -> str:
                        "login": server["user"], "password": server.get("password"), "schema": BENCH_DB})
 
 
-def children_peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def bench_env(server: dict, source_env: dict[str, str]) -> dict[str, str]:
     """Airflow's environment for a bench night: the bench databases, the given sources, no retries."""
     warehouse_value = bench_warehouse_value(server)
@@ -77,7 +74,8 @@ def bench_env(server: dict, source_env: dict[str, str]) -> dict[str, str]:
 def measure_night(env: dict[str, str], server: dict, night: date) -> dict:
     """Night D through Airflow: wall time, stage seconds, peak memory, the channel rows its batches landed."""
     started = time.monotonic()
-    cli.run_night(env, night)
+    with PeakRss() as peak:
+        cli.run_night(env, night)
     wall = time.monotonic() - started
     with psycopg2.connect(**{**server, "dbname": BENCH_DB}) as conn, conn.cursor() as cur:
         cur.execute("select status, stages from audit.runs where night = %s", (night,))
@@ -95,7 +93,8 @@ def measure_night(env: dict[str, str], server: dict, night: date) -> dict:
         "extract_and_land": sum(stages.get(f"extract_{c}", 0) for c in channels),
         **task_seconds({**server, "dbname": BENCH_AIRFLOW_DB}),
         "channel_rows": rows,
-        "peak_rss_mib": children_peak_rss_mib(),
+        "peak_rss_mib": peak.mib,
+        "peak_rss_process": " ".join(peak.command.split()[:4])[:120],
     }
 
 
