@@ -20,8 +20,9 @@
     {{ return(literal_list(query)) }}
 {%- endmacro %}
 
-{#- The cases night D's snapshots list: an SMS reply takes its agency, item, platform and staff from them. -#}
+{#- The cases whose listing night D's snapshots changed (their latest listing is now one of tonight's):
+    an SMS reply takes its agency, item, platform and staff from it. -#}
 {% macro listed_case_nos() -%}
-    select case_no from {{ ref('stg_master__cases') }}
+    select case_no from {{ ref('int_cases_deduplicated') }}
     where batch_id in ({{ night_batch_ids() }})
 {%- endmacro %}

@@ -3,7 +3,10 @@
         materialized='incremental',
         unique_key='case_no',
         incremental_strategy='delete+insert',
-        indexes=[{'columns': ['case_no'], 'unique': true}],
+        indexes=[
+            {'columns': ['case_no'], 'unique': true},
+            {'columns': ['batch_id']},
+        ],
     )
 }}
 -- A case (办件) may be listed by more than one snapshot: the latest listing describes it.

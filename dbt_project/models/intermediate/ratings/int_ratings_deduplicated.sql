@@ -6,6 +6,7 @@
         indexes=[
             {'columns': ['channel', 'evaluation_id'], 'unique': true},
             {'columns': ['channel', 'case_no']},
+            {'columns': ['batch_id']},
         ],
     )
 }}

@@ -4,22 +4,14 @@
         post_hook='analyze {{ this }}',
     )
 }}
--- The ratings night D must rebuild in the incremental marts, as their latest versions: those its batches
--- deliver (night_batch_ids), those whose work order an event known from tonight moves (an upheld appeal
+-- The ratings night D must rebuild in the incremental marts: those whose latest version its batches
+-- delivered (night_batch_ids), those whose work order an event known from tonight moves (an upheld appeal
 -- strikes a rating out), SMS replies whose case a snapshot lists tonight, and every rating on the same
 -- case in the same channel as any of these (a follow-up supersedes).
 -- Small: it follows the night; fct_ratings, int_cases_rated and the daily counts take their work from it,
 -- and its statistics (analyze) steer their joins into the indexes.
 {%- set night_batch_ids = night_batch_ids() %}
-with delivered as (
-
-    select channel, evaluation_id
-    from {{ ref('int_ratings_unioned') }}
-    where batch_id in ({{ night_batch_ids }})
-
-),
-
-moved as (
+with moved as (
 
     select channel, evaluation_id
     from {{ ref('stg_rectification__events') }}
@@ -40,12 +32,14 @@ relisted as (
 
 night_ratings as (
 
+    select channel, evaluation_id, case_no, rated_date
+    from {{ ref('int_ratings_deduplicated') }}
+    where batch_id in ({{ night_batch_ids }})
+    union
     -- the table itself, not a CTE read twice: PostgreSQL would materialize all of it
-    select *
+    select channel, evaluation_id, case_no, rated_date
     from {{ ref('int_ratings_deduplicated') }}
     where (channel, evaluation_id) in (
-        select channel, evaluation_id from delivered
-        union
         select channel, evaluation_id from moved
         union
         select channel, evaluation_id from relisted
@@ -55,7 +49,7 @@ night_ratings as (
 
 same_case as (
 
-    select ratings.*
+    select ratings.channel, ratings.evaluation_id, ratings.case_no, ratings.rated_date
     from {{ ref('int_ratings_deduplicated') }} as ratings
     inner join (select distinct channel, case_no from night_ratings where case_no is not null) as cases
         on ratings.channel = cases.channel and ratings.case_no = cases.case_no
