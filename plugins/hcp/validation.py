@@ -128,7 +128,9 @@ def judge_batch(warehouse_conn, source: str, batch_id: int, night: date) -> dict
         cur.execute("select * from audit.reconciliation where batch_id = %s", (batch_id,))
         if cur.fetchone() is None:
             if source in rules.RULES:
-                cur.execute(rules.quarantine_sql(source), {"batch_id": batch_id, "future": rules.end_of_future(night)})
+                columns = rules.source_columns(cur, rules.RULES[source].table)
+                cur.execute(rules.quarantine_sql(source, columns),
+                            {"batch_id": batch_id, "future": rules.end_of_future(night)})
             if source == "sms":
                 cur.execute(rules.HOLD_SMS_SQL, {"batch_id": batch_id})
             _batch_rules(cur, source, batch_id, night, _reconcile(cur, source, batch_id))
