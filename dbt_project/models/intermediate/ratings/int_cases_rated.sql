@@ -14,25 +14,49 @@
 -- numerator. A case counts in the period of its own completed_at, by its own agency, platform and staff;
 -- it is rated when a rating in any channel names it that is not a system default, withdrawn or struck out.
 -- Incremental: a night redoes the cases its snapshots list and the cases of the ratings it touches.
-with
-
 {% if is_incremental() %}
 
-touched_cases as (
+-- A night touches a million cases of tens of millions: the planner would hash-join the whole history to
+-- find them. Each touched case is looked up by its index instead (LIMIT keeps the lateral from being
+-- flattened back into that join).
+with touched_cases as (
 
-    {{ touched_case_nos() }}
+    select distinct case_no from ({{ touched_case_nos() }}) as touched
 
 ),
 
-{% endif %}
+final as (
 
-cases as (
+    select
+        cases.case_no,
+        cases.item_code,
+        cases.org_code,
+        cases.platform_code,
+        cases.staff_no,
+        cases.completed_at,
+        cases.completed_date,
+        rated.case_no is not null as is_rated
+    from touched_cases
+    cross join lateral (
+        select * from {{ ref('int_cases_deduplicated') }} as listed
+        where listed.case_no = touched_cases.case_no and listed.completed_date is not null
+        limit 1
+    ) as cases
+    left join lateral (
+        select ratings.case_no from {{ ref('fct_ratings') }} as ratings
+        where ratings.case_no = touched_cases.case_no
+            and not ratings.is_default_rating and not ratings.is_withdrawn and not ratings.is_struck_out
+        limit 1
+    ) as rated on true
+
+)
+
+{% else %}
+
+with cases as (
 
     select * from {{ ref('int_cases_deduplicated') }}
     where completed_date is not null
-    {%- if is_incremental() %}
-        and case_no in (select case_no from touched_cases)
-    {%- endif %}
 
 ),
 
@@ -41,9 +65,6 @@ rated_cases as (
     select distinct case_no
     from {{ ref('fct_ratings') }}
     where not is_default_rating and not is_withdrawn and not is_struck_out
-    {%- if is_incremental() %}
-        and case_no in (select case_no from touched_cases)
-    {%- endif %}
 
 ),
 
@@ -62,5 +83,7 @@ final as (
     left join rated_cases on cases.case_no = rated_cases.case_no
 
 )
+
+{% endif %}
 
 select * from final
