@@ -25,10 +25,17 @@ with latest_versions as (
 
 {% if is_incremental() %}
 
+-- each touched rating by its index (lateral, LIMIT 1: not flattened): as a semi-join the planner would
+-- hash the whole history for the night's million
 ratings as (
 
-    select * from latest_versions
-    where (channel, evaluation_id) in (select channel, evaluation_id from {{ ref('int_ratings_touched') }})
+    select latest.*
+    from {{ ref('int_ratings_touched') }} as touched
+    cross join lateral (
+        select * from {{ ref('int_ratings_deduplicated') }} as versions
+        where versions.channel = touched.channel and versions.evaluation_id = touched.evaluation_id
+        limit 1
+    ) as latest
 
 ),
 
