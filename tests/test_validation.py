@@ -48,3 +48,14 @@ def test_a_bad_batch_fails_naming_what_broke_and_only_its_own_rows_count(warehou
     # the batch picked by _batch_id: the earlier good batch still passes on its own
     assert validation.validate_batch(warehouse_db, "pc", good.batch_id)[0]["success"]
     assert validation.DATA_DOCS_INDEX.exists()
+
+
+def test_dbt_merges_every_rating_the_row_rules_let_through():
+    """A rating within the clock skew past the end of D+1 passes the rules: dbt's cutoff must let it in the same
+    night, or its batch (merged once) would leave it out of the marts for good."""
+    import yaml
+
+    from hcp import rules, settings
+
+    project = yaml.safe_load((settings.DBT_PROJECT_DIR / "dbt_project.yml").read_text())
+    assert project["vars"]["clock_skew_minutes"] * 60 == rules.CLOCK_SKEW.total_seconds()

@@ -11,8 +11,9 @@
     )
 }}
 -- Every channel may deliver the same rating again (overlapping pages, re-sent files, updated rows):
--- the latest version of each (channel, evaluation id) wins. A rating time after the end of D+1 is in the
--- future for night D and waits (domain.md 1).
+-- the latest version of each (channel, evaluation id) wins. A rating time after the end of D+1 (and the
+-- clock skew the row rules allow) is in the future for night D (domain.md 1): the rules quarantine it, and a
+-- backfill of an earlier night does not read later batches at all (accepted_rows).
 -- Incremental: a night ranks the versions its batches bring (night_batch_ids) against the version kept so
 -- far, so its cost follows the night, not the history. A full refresh ranks every version.
 -- depends_on: {{ ref('stg_master__cases') }}, {{ ref('int_cases_deduplicated') }}
@@ -22,6 +23,7 @@ with delivered as (
     select {{ columns | join(', ') }}
     from {{ ref('int_ratings_unioned') }}
     where rated_at < (date '{{ var("night") }}' + 2)::timestamp at time zone 'Asia/Shanghai'
+        + interval '{{ var("clock_skew_minutes") }} minutes'
     {%- if is_incremental() %}
         and batch_id in ({{ night_batch_ids() }})
     {%- endif %}
