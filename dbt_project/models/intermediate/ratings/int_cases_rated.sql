@@ -17,39 +17,38 @@
 {% if is_incremental() %}
 
 -- A night touches a million cases of tens of millions: the planner would hash-join the whole history to
--- find them. Each touched case is looked up by its index instead (LIMIT keeps the lateral from being
--- flattened back into that join).
+-- find them. Each touched case is looked up by its index instead (LIMIT and OFFSET 0 keep the lookups from
+-- being flattened back into such joins).
 with touched_cases as (
 
     select distinct case_no from ({{ touched_case_nos() }}) as touched
 
 ),
 
-final as (
+cases as (
 
-    select
-        cases.case_no,
-        cases.item_code,
-        cases.org_code,
-        cases.platform_code,
-        cases.staff_no,
-        cases.completed_at,
-        cases.completed_date,
-        rated.case_no is not null as is_rated
+    select listed.*
     from touched_cases
     cross join lateral (
         select * from {{ ref('int_cases_deduplicated') }} as listed
         where listed.case_no = touched_cases.case_no and listed.completed_date is not null
         limit 1
-    ) as cases
-    left join lateral (
-        select ratings.case_no from {{ ref('fct_ratings') }} as ratings
+    ) as listed
+
+),
+
+rated_cases as (
+
+    select case_no
+    from touched_cases
+    where exists (
+        select 1 from {{ ref('fct_ratings') }} as ratings
         where ratings.case_no = touched_cases.case_no
             and not ratings.is_default_rating and not ratings.is_withdrawn and not ratings.is_struck_out
-        limit 1
-    ) as rated on true
+        offset 0
+    )
 
-)
+),
 
 {% else %}
 
@@ -68,6 +67,8 @@ rated_cases as (
 
 ),
 
+{% endif %}
+
 final as (
 
     select
@@ -83,7 +84,5 @@ final as (
     left join rated_cases on cases.case_no = rated_cases.case_no
 
 )
-
-{% endif %}
 
 select * from final
