@@ -20,7 +20,7 @@ import statistics
 import subprocess
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from importlib.metadata import version
 from pathlib import Path
 
@@ -150,7 +150,29 @@ def task_seconds(airflow_db: dict) -> dict:
             """
         )
         validate, dbt_seconds = cur.fetchone()
-    return {"validate": float(validate), "dbt": float(dbt_seconds)}
+    return {"validate": float(validate), "dbt": float(dbt_seconds), "dbt_nodes": dbt_node_seconds(airflow_db)}
+
+
+def dbt_node_seconds(airflow_db: dict) -> dict:
+    """Each dbt model's and test's seconds in the latest run, from the events Cosmos's producer task records in
+    XCom (its watchers' own task times are only their waits)."""
+    with psycopg2.connect(**airflow_db) as conn, conn.cursor() as cur:
+        cur.execute(
+            """
+            select key, value from xcom
+            where dag_id = 'hcp_nightly' and key like '%\\_dbt\\_event'
+              and run_id = (select run_id from dag_run where dag_id = 'hcp_nightly' order by start_date desc limit 1)
+            """
+        )
+        seconds = {}
+        for key, value in cur.fetchall():
+            event = json.loads(value) if isinstance(value, str) else value
+            if not isinstance(event, dict) or not event.get("start_time") or not event.get("finish_time"):
+                continue
+            start, finish = (datetime.strptime(event[k], "%H:%M:%S") for k in ("start_time", "finish_time"))
+            kind, _, name = key.removesuffix("_dbt_event").split("__", 2)
+            seconds[f"{name} ({kind})"] = (finish - start).total_seconds() % 86400
+    return seconds
 
 
 def floors(server: dict, with_to_sql: bool) -> dict:
@@ -200,12 +222,21 @@ def bench_size(label: str, repeat: int, with_to_sql: bool, history_days: int = 0
         else:
             run = {**run_pipeline(world, size, server), **floors(server, with_to_sql)}
         print(f"{label} run {i + 1}/{repeat}: " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                                                           for k, v in run.items()), flush=True)
+                                                           for k, v in run.items() if k != "dbt_nodes"), flush=True)
         runs.append(run)
-    median = {key: statistics.median(r[key] for r in runs) if runs[0][key] is not None else None for key in runs[0]}
+    median = {key: _median([r[key] for r in runs]) for key in runs[0]}
     return {"label": label, "size": size, "repeat": repeat, "history_days": history_days,
             "generate_seconds": generate_seconds,
             "simulator_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **median}
+
+
+def _median(values: list):
+    """The median of numbers, per key of dicts (a dbt task's seconds), or None."""
+    if values[0] is None:
+        return None
+    if isinstance(values[0], dict):
+        return {key: statistics.median(v[key] for v in values if key in v) for key in values[0]}
+    return statistics.median(values)
 
 
 def machine() -> str:
@@ -267,6 +298,17 @@ def render_history(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def render_slowest_dbt_nodes(results: list[dict], top: int = 6) -> str:
+    """Per night measured, its slowest dbt tasks: where the dbt stage's time goes."""
+    lines = []
+    for r in results:
+        tasks = sorted(r.get("dbt_nodes", {}).items(), key=lambda item: -item[1])[:top]
+        if tasks:
+            history = f" on {_nights(r['history_days'])}" if r.get("history_days") else ""
+            lines.append(f"- {r['label']}{history}: " + ", ".join(f"{name[:60]} {seconds:.0f}" for name, seconds in tasks))
+    return "\n".join(lines)
+
+
 RESULTS = Path(__file__).parent / "results"
 BENCHMARKS = settings.PROJECT_ROOT / "BENCHMARKS.md"
 
@@ -297,8 +339,10 @@ def write_benchmarks() -> None:
     dated = "\n".join(f"- {r['label']}{' on ' + _nights(r['history_days']) if r.get('history_days') else ''}: "
                       f"{r['date']}{', at ' + r['commit'] if r.get('commit') else ''}, `{r['command']}`" for r in results)
     history_table = f"## Nights on history\n\n{render_history(on_history)}\n\n" if on_history else ""
+    slowest = render_slowest_dbt_nodes(results)
+    slowest_table = f"## Slowest dbt nodes (seconds, from the dbt build of the measured night)\n\n{slowest}\n\n" if slowest else ""
     BENCHMARKS.write_text(f"{intro}\n## Machine\n\n{machine()}\n\n## Nights\n\n{render(nights)}\n\n"
-                          f"{history_table}Measured (date, commit, command):\n\n{dated}\n")
+                          f"{history_table}{slowest_table}Measured (date, commit, command):\n\n{dated}\n")
 
 
 def main() -> None:
