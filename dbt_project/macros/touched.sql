@@ -12,9 +12,15 @@
 {%- endmacro %}
 
 {% macro touched_case_days() -%}
+    {#- each touched case by its index (lateral, LIMIT 1): as a semi-join the planner hashes every case -#}
     {%- set query -%}
-        select distinct completed_date from {{ ref('int_cases_rated') }}
-        where completed_date is not null and case_no in ({{ touched_case_nos() }})
+        select distinct cases.completed_date
+        from ({{ touched_case_nos() }}) as touched
+        cross join lateral (
+            select completed_date from {{ ref('int_cases_rated') }} as cases
+            where cases.case_no = touched.case_no and cases.completed_date is not null
+            limit 1
+        ) as cases
         order by 1
     {%- endset -%}
     {{ return(literal_list(query)) }}
@@ -25,4 +31,15 @@
 {% macro listed_case_nos() -%}
     select case_no from {{ ref('int_cases_deduplicated') }}
     where batch_id in ({{ night_batch_ids() }})
+{%- endmacro %}
+
+{#- A pre-hook for int_bad_reviews: forget the bad reviews of the ratings night D touches. Those still at a
+    bad level are computed again; a new version may have taken one out of the bad levels. -#}
+{% macro forget_touched_bad_reviews() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where bad_review_key in (select channel || ':' || evaluation_id from {{ ref('int_ratings_touched') }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
 {%- endmacro %}

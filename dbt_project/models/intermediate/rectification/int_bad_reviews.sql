@@ -1,13 +1,60 @@
+-- depends_on: {{ ref('int_ratings_touched') }}
+{{
+    config(
+        materialized='incremental',
+        unique_key='bad_review_key',
+        incremental_strategy='delete+insert',
+        pre_hook="{{ forget_touched_bad_reviews() }}",
+        indexes=[{'columns': ['bad_review_key'], 'unique': true}],
+    )
+}}
 -- One row per bad review (差评): every latest-version rating at a bad level, superseded or not (a follow-up
--- does not cancel the duty to rectify), with its deadlines and where it stands at the end of night D
--- (domain.md 6). Struck-out and withdrawn reviews stay for the record, with no due dates, never overdue.
--- A table rebuilt every night: bad reviews are rare, and every open one's overdue days move each night.
+-- does not cancel the duty to rectify), with its deadlines and where it stands at the end of the night it
+-- was computed for (domain.md 6). Struck-out and withdrawn reviews stay for the record, with no due dates,
+-- never overdue. fct_bad_reviews shows them as of night D.
+-- Incremental: a night recomputes the bad reviews of the ratings it touches (a new version, a work order
+-- event, int_ratings_touched) and those whose standing still moves with the night: on the clock and not yet
+-- closed, closed with the verification still undecided, or counted on a provisional calendar. Every other
+-- row is settled: no later night computes it differently (an operator's change to already published
+-- calendar years needs a full refresh).
+{% if is_incremental() %}
+
+with recomputed as (
+
+    select channel || ':' || evaluation_id as rating_key
+    from {{ ref('int_ratings_touched') }}
+    union
+    select bad_review_key
+    from {{ this }}
+    where status in ('open', 'no_order')
+        or calendar_provisional
+        or (status = 'closed' and verified_at is null and verification_due_date > computed_night)
+
+),
+
+-- each by its primary key (lateral, LIMIT 1: not flattened into a hash join over every rating)
+bad_ratings as (
+
+    select ratings.*
+    from recomputed
+    cross join lateral (
+        select * from {{ ref('fct_ratings') }} as ratings
+        where ratings.rating_key = recomputed.rating_key and ratings.is_bad_level
+        limit 1
+    ) as ratings
+
+),
+
+{% else %}
+
 with bad_ratings as (
 
     select * from {{ ref('fct_ratings') }}
     where is_bad_level
 
 ),
+
+{% endif %}
 
 orders as (
 
@@ -153,7 +200,7 @@ final as (
             judged.close_due_date,
             case when judged.is_late then coalesce(judged.closed_date, date '{{ var("night") }}') end
         ), false) as calendar_provisional,
-        date '{{ var("night") }}' as as_of_night
+        date '{{ var("night") }}' as computed_night
 
     from judged
     left join days as close_due on judged.close_due_date = close_due.date_day
