@@ -133,6 +133,8 @@ def judge_batch(warehouse_conn, source: str, batch_id: int, night: date) -> dict
                             {"batch_id": batch_id, "future": rules.end_of_future(night)})
             if source == "sms":
                 cur.execute(rules.HOLD_SMS_SQL, {"batch_id": batch_id})
+                # the reconciliation looks each reply up among the held rows just written (see loading._analyze)
+                cur.execute("analyze audit.held")
             _batch_rules(cur, source, batch_id, night, _reconcile(cur, source, batch_id))
         if source in ("sms", "master"):  # new snapshots may list held cases; time may be up for others
             cur.execute(rules.RELEASE_SMS_SQL, {"night": night})
