@@ -32,12 +32,12 @@ relisted as (
 
 night_ratings as (
 
-    select channel, evaluation_id, case_no, rated_date
+    select channel, evaluation_id, case_no, rated_date, level_code
     from {{ ref('int_ratings_deduplicated') }}
     where batch_id in ({{ night_batch_ids }})
     union
     -- the table itself, not a CTE read twice: PostgreSQL would materialize all of it
-    select channel, evaluation_id, case_no, rated_date
+    select channel, evaluation_id, case_no, rated_date, level_code
     from {{ ref('int_ratings_deduplicated') }}
     where (channel, evaluation_id) in (
         select channel, evaluation_id from moved
@@ -49,7 +49,7 @@ night_ratings as (
 
 same_case as (
 
-    select ratings.channel, ratings.evaluation_id, ratings.case_no, ratings.rated_date
+    select ratings.channel, ratings.evaluation_id, ratings.case_no, ratings.rated_date, ratings.level_code
     from {{ ref('int_ratings_deduplicated') }} as ratings
     inner join (select distinct channel, case_no from night_ratings where case_no is not null) as cases
         on ratings.channel = cases.channel and ratings.case_no = cases.case_no
@@ -58,9 +58,9 @@ same_case as (
 
 touched as (
 
-    select channel, evaluation_id, case_no, rated_date from night_ratings
+    select channel, evaluation_id, case_no, rated_date, level_code from night_ratings
     union
-    select channel, evaluation_id, case_no, rated_date from same_case
+    select channel, evaluation_id, case_no, rated_date, level_code from same_case
 
 )
 
