@@ -318,7 +318,9 @@ def _commit() -> str | None:
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=settings.PROJECT_ROOT, capture_output=True,
                               text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=settings.PROJECT_ROOT,
+        # the harness's own output (BENCHMARKS.md, bench/results) does not make the code measured another
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":!BENCHMARKS.md", ":!bench/results"], cwd=settings.PROJECT_ROOT,
                                capture_output=True, text=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
