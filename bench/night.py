@@ -231,7 +231,7 @@ def bench_size(label: str, repeat: int, with_to_sql: bool, history_days: int = 0
 
 
 def _median(values: list):
-    """The median of numbers, per key of dicts (a dbt task's seconds), or None."""
+    """The median of numbers, per key of dicts (a dbt node's seconds), or None."""
     if values[0] is None:
         return None
     if isinstance(values[0], dict):

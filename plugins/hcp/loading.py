@@ -185,7 +185,6 @@ def land_batch(
                  sorted(drift), batch_id),
             )
         conn.commit()
-        _analyze(conn, tables_landed)
     except BaseException as exc:
         conn.rollback()
         error = redact(f"{type(exc).__name__}: {exc}")
@@ -202,6 +201,8 @@ def land_batch(
         conn.commit()
         log.error("batch %s of %s failed: %s", batch_id, source, error)
         raise
+    # after the commit and outside the try: the batch has succeeded, whatever becomes of its statistics
+    _analyze(conn, tables_landed)
     result = BatchResult(batch_id, source, "succeeded", landed + rejected, landed, rejected, bytes_read, taken,
                          watermark_before, watermark)
     log.info("landed %s", result)
