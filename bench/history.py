@@ -6,11 +6,19 @@ numbers prefixed ``H<k>-`` and every time and date moved k days earlier, with th
 (reconciliation, validations, quarantined and held rows) beside it, so staging reads the copies as
 the accepted batches of nights D-1-k. One ``INSERT ... SELECT`` per table and day: 30 million ratings
 of history take minutes, where generating and loading them would take hours.
+
+A warehouse that lived through those nights would also have settled what they left pending, which a copy
+of night D-1 does not: ``settle_history`` ends the copied SMS holds whose window has passed, as the nights
+in between would have, and gives each copied bad review still open or without an order the work order a
+real one gets (opened, verified, classified clear, rectified, closed within its deadlines), each event
+only once its time is past night D-1. Without it, every copied review stays unsettled forever and night D
+recomputes the whole history's bad reviews, which no real night does.
 """
 from __future__ import annotations
 
 from datetime import date
 
+from hcp import rules
 from hcp.sources import SOURCES
 
 SHIFT = "make_interval(days => %(days)s)"
@@ -112,8 +120,36 @@ def copy_night_back(conn, night: date, days: int) -> int:
                     copied += cur.rowcount
                 for statement in _AUDIT_COPIES:
                     cur.execute(statement, params_batch)
+                if source == "rectification":
+                    cur.execute(_WORK_ORDERS, {**params_batch, "night": night})
+                    copied += cur.rowcount
+        # the copied holds of k >= 7 nights back are past their window by night D-1
+        cur.execute(rules.RELEASE_SMS_SQL, {"night": night})
         conn.commit()
     return copied
+
+
+# One work order per copied bad review that night D-1 left open or without one, its events at fixed times
+# after the rating (all within the 1-working-day verification and 5-working-day close deadlines), moved
+# back with the copy and kept only where they fall before the end of night D-1.
+_WORK_ORDERS = """
+    insert into raw.rectification_events (event_id, order_no, channel, evaluation_id, event_type, event_time,
+                                          org_code, category, new_due_date, _record, _batch_id, _source_page,
+                                          _line_no)
+    select %(prefix)s || 'settled-' || r.bad_review_key || '-' || e.event_type,
+           %(prefix)s || coalesce(r.order_no, 'settled-' || r.bad_review_key),
+           r.channel, %(prefix)s || r.evaluation_id, e.event_type,
+           to_char((r.rated_at + e.after - make_interval(days => %(days)s)) at time zone 'Asia/Shanghai',
+                   'YYYY-MM-DD"T"HH24:MI:SS') || '+08:00',
+           r.org_code, e.category, null, '{}', %(new)s, 'settled history', row_number() over ()
+    from intermediate.int_bad_reviews r
+    cross join (values ('opened', interval '1 hour', null), ('verified', interval '20 hours', null),
+                       ('classified', interval '1 day', 'clear'), ('rectified', interval '3 days', null),
+                       ('feedback', interval '4 days', null)) as e (event_type, after, category)
+    where r.status in ('open', 'no_order')
+      and r.rated_at + e.after - make_interval(days => %(days)s)
+          < (%(night)s::date + 1)::timestamp at time zone 'Asia/Shanghai'
+"""
 
 
 # a copied batch is judged as its original was: balanced, its suites passed, the same rows kept out
