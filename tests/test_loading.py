@@ -1,4 +1,5 @@
 """Landing is all or nothing: a killed load leaves no rows, no watermark move, and a rerun completes."""
+import math
 import os
 import signal
 import subprocess
@@ -38,6 +39,22 @@ def test_text_is_landed_verbatim(warehouse_db):
     assert (result.rows_read, result.rows_landed, result.bytes_read) == (200, 200, 2000)
     assert fetch(warehouse_db, "select distinct writing_evaluation from raw.pc_evaluations") == [("多行\\n评价\ttab",)]
     assert fetch(warehouse_db, "select max(_line_no), count(distinct _source_page) from raw.pc_evaluations") == [(100, 2)]
+
+
+@pytest.mark.parametrize("values", [
+    ["E1", None, r"\N"],  # the text \N beside a NULL: one backslash per NULL would not tell them apart
+    ["E2", "5", "tab\there"],
+    ["E3", None, "line\r\nbreak\n"],
+    ["E4", 5, "back\\slash"],
+    ["E5", None, None],
+], ids=["null-beside-backslash-n", "tab", "newlines", "int-and-backslash", "nulls"])
+def test_values_copy_must_escape_land_as_given(warehouse_db, values):
+    def read(watermark):
+        yield loading.Page("raw.pc_evaluations", COLUMNS, "page 1", [[1, *values]])
+    loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, 31), read_pages=read)
+    expected = tuple(None if v is None else str(v) for v in values)
+    assert fetch(warehouse_db, "select evaluation_id, satisfaction, writing_evaluation from raw.pc_evaluations "
+                               f"where evaluation_id = '{values[0]}'") == [expected]
 
 
 def test_a_load_killed_halfway_leaves_nothing_and_the_rerun_completes(warehouse_db):
@@ -89,3 +106,12 @@ def test_a_source_that_fails_mid_read_fails_its_batch_with_the_reason_and_lands_
     assert fetch(warehouse_db, "select count(*) from raw.pc_evaluations") == [(0,)]
     assert fetch(warehouse_db, "select status, error from audit.batches") == [
         ("failed", "ConnectionResetError: the portal hung up on page 3")]
+
+
+def test_json_is_read_as_the_json_module_reads_it():
+    # msgspec refuses these; json.loads takes them, and the loader must land what it always landed
+    assert loading.parse_json('{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
+    assert math.isnan(loading.parse_json('{"x": NaN}')["x"])
+    assert loading.parse_json('{"a": 1, "a": 2}') == {"a": 2}
+    with pytest.raises(ValueError, match="Expecting property name"):
+        loading.parse_json("{not json}")

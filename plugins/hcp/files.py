@@ -138,7 +138,9 @@ def csv_file_pages(path: Path, name: str, print_: Fingerprint, *, table: str, co
         if raw.read(3) != b"\xef\xbb\xbf":  # a UTF-8 BOM, even before GB18030 text: tolerated, not data
             raw.seek(0)
         text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
-        make_row = lambda line, fields: [line, *(v if v != "" else None for v in fields), *extra]  # noqa: E731
+        extra = list(extra)
+        # an empty field is NULL; a list, not a generator: this runs once for every row of every file
+        make_row = lambda line, fields: [line, *[v or None for v in fields], *extra]  # noqa: E731
         for rows, rejected in paged(csv_records(text, header), make_row):
             yield loading.Page(table=table, columns=columns, label=name, rows=rows, rejected=rejected)
     # Pages so far sit in the batch's open transaction: a file replaced meanwhile rolls them all back.

@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
+import msgspec
+
 log = logging.getLogger(__name__)
 
 
@@ -74,13 +76,18 @@ def _copy_value(value: object) -> str:
 
 
 def _copy_buffer(rows: Iterable[Sequence[object]], batch_id: int, label: str) -> io.StringIO:
-    buffer = io.StringIO()
+    lines = []
     suffix = f"\t{batch_id}\t{_copy_value(label)}\t"
     for row in rows:
-        buffer.write("\t".join([_copy_value(v) for v in row[1:]]))
-        buffer.write(f"{suffix}{row[0]}\n")
-    buffer.seek(0)
-    return buffer
+        values = row[1:]
+        # Most rows hold nothing COPY must escape: join them as they are and count what a clean row holds (a
+        # backslash per \N, a tab between values, no newline) to prove it; escape value by value otherwise.
+        line = "\t".join([r"\N" if v is None else v if v.__class__ is str else str(v) for v in values])
+        if (line.count("\\") != values.count(None) or line.count("\t") != len(values) - 1
+                or "\n" in line or "\r" in line):
+            line = "\t".join([_copy_value(v) for v in values])
+        lines.append(f"{line}{suffix}{row[0]}\n")
+    return io.StringIO("".join(lines))
 
 
 def watermark_of(conn, source: str) -> str | None:
@@ -244,6 +251,16 @@ def _quarantine(cur, batch_id: int, source: str, page: Page) -> None:
 
 
 _to_json = json.JSONEncoder(ensure_ascii=False).encode
+_from_json = msgspec.json.Decoder().decode
+
+
+def parse_json(text: str | bytes) -> object:
+    """JSON as ``json.loads`` reads it, at twice its speed: msgspec takes what it can, and ``json.loads`` decides
+    the rest (NaN, integers past 64 bits, and what is not JSON, with its usual error)."""
+    try:
+        return _from_json(text)
+    except msgspec.DecodeError:
+        return json.loads(text)
 
 
 def as_json_text(value: object) -> str | None:

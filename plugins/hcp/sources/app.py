@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import io
-import json
 import logging
 from collections.abc import Iterator
 from datetime import date
@@ -68,7 +67,7 @@ def _records(stream, keys: set[str]) -> Iterator[tuple[int, list | None, loading
         try:
             if undecodable:
                 raise undecodable
-            item = json.loads(text)
+            item = loading.parse_json(text)
             if not isinstance(item, dict):
                 raise ValueError("not an object")
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
