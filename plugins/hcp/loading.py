@@ -275,6 +275,12 @@ def as_json_text(value: object) -> str | None:
     return str(value)
 
 
+def json_values(item: dict, fields: Sequence[str]) -> list[str | None]:
+    """The fields of a JSON item as ``as_json_text`` gives them. Most are strings or missing, taken as they are
+    without a call: this runs for every field of every row."""
+    return [v if v is None or v.__class__ is str else as_json_text(v) for v in map(item.get, fields)]
+
+
 def field_drift(items: Sequence[dict], contract: Sequence[str], optional: Sequence[str] = ()) -> frozenset[str]:
     """How JSON items differ from their contract: fields no item carries (but may be null, so may be left out:
     ``optional``), and fields it does not name. One odd item is a bad row, judged by the row rules."""

@@ -75,7 +75,7 @@ def _records(stream, keys: set[str]) -> Iterator[tuple[int, list | None, loading
             yield line_no, None, loading.Rejected(line_no, text, check(reason), str(exc)[:200])
             continue
         keys.update(item)  # the union of keys: a field no line carries is drift
-        row = [loading.as_json_text(item.get(f)) for f in FIELDS]
+        row = loading.json_values(item, FIELDS)
         # JSON text cannot hold a raw NUL, only the escape: look at the values only when the line has one
         if "\\u0000" in text and any(v is not None and "\x00" in v for v in row):
             yield line_no, None, loading.Rejected(line_no, text, check("nul_byte"))

@@ -38,7 +38,7 @@ FIELDS = {
     "user_name": "userName",
     "user_phone": "userPhone",
 }
-
+KEYS = list(FIELDS.values())
 
 NULLABLE = ("staffNo", "writingEvaluation", "userName", "userPhone")  # may be null, so may be left out
 
@@ -49,8 +49,7 @@ def client(base_url: str, token: str, **options) -> PagedClient:
 
 def read_pages(api: PagedClient, since: str | None) -> Iterator[loading.Page]:
     for page in api.pages(since):
-        rows = [[line, *(loading.as_json_text(item.get(field)) for field in FIELDS.values())]
-                for line, item in enumerate(page.items, start=1)]
+        rows = [[line, *loading.json_values(item, KEYS)] for line, item in enumerate(page.items, start=1)]
         latest = max((i["updateTime"] for i in page.items if i.get("updateTime")), default=None)
         yield loading.Page(
             table=TABLE,

@@ -30,6 +30,7 @@ FIELDS = {
     "category": "category",
     "new_due_date": "newDueDate",
 }
+KEYS = list(FIELDS.values())
 COLUMNS = [*FIELDS, "_record"]
 
 
@@ -41,8 +42,7 @@ def read_pages(api: PagedClient, watermark: str | None) -> Iterator[loading.Page
     since = (datetime.fromisoformat(watermark) - LOOKBACK).isoformat() if watermark else None
     latest = watermark
     for page in api.pages(since):
-        rows = [[line, *(loading.as_json_text(item.get(f)) for f in FIELDS.values()),
-                 json.dumps(item, ensure_ascii=False, sort_keys=True)]
+        rows = [[line, *loading.json_values(item, KEYS), json.dumps(item, ensure_ascii=False, sort_keys=True)]
                 for line, item in enumerate(page.items, start=1)]
         for item in page.items:
             stamp = item.get("eventTime")
