@@ -43,3 +43,28 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- The work orders night D recomputes: those of the events its batches brought new or changed (and the
+    order such an event belonged to before), and those of the events timed in the lookback days (an event
+    delivered before its time becomes known on its own day). By int_rectification_events' indexes. -#}
+{% macro moved_orders() -%}
+    {%- set since = "date '" ~ var('night') ~ "' - " ~ var('lookback_days') -%}
+    {%- set night = "date '" ~ var('night') ~ "'" -%}
+    select channel, evaluation_id from {{ ref('int_rectification_events') }}
+    where changed_night > {{ since }} and changed_night <= {{ night }}
+    union
+    select replaced_channel, replaced_evaluation_id from {{ ref('int_rectification_events') }}
+    where changed_night > {{ since }} and changed_night <= {{ night }} and replaced_channel is not null
+    union
+    select channel, evaluation_id from {{ ref('int_rectification_events') }}
+    where event_date > {{ since }} and event_date <= {{ night }}
+{%- endmacro %}
+
+{#- A pre-hook for int_rectification_orders: forget the orders night D recomputes. -#}
+{% macro forget_moved_orders() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }} where (channel, evaluation_id) in ({{ moved_orders() }})
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}

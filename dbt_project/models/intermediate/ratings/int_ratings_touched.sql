@@ -5,7 +5,7 @@
     )
 }}
 -- The ratings night D must rebuild in the incremental marts: those whose latest version its batches
--- delivered (night_batch_ids), those whose work order an event known from tonight moves (an upheld appeal
+-- delivered (night_batch_ids), those whose work order night D recomputes (moved_orders: an upheld appeal
 -- strikes a rating out), SMS replies whose case a snapshot lists tonight, and every rating on the same
 -- case in the same channel as any of these (a follow-up supersedes).
 -- Small: it follows the night; fct_ratings, int_cases_rated and the daily counts take their work from it,
@@ -13,11 +13,8 @@
 {%- set night_batch_ids = night_batch_ids() %}
 with moved as (
 
-    select channel, evaluation_id
-    from {{ ref('stg_rectification__events') }}
-    where batch_id in ({{ night_batch_ids }})
-        -- an event delivered before its time becomes known on its own day
-        or event_date > date '{{ var("night") }}' - {{ var('lookback_days') }}
+    -- the ratings whose work order night D recomputes
+    {{ moved_orders() }}
 
 ),
 

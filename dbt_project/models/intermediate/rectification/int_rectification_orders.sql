@@ -1,12 +1,23 @@
-{{ config(materialized='table', indexes=[{'columns': ['channel', 'evaluation_id'], 'unique': true}]) }}
--- The state of each bad review's work order as night D knows it, from events in any order, late or
--- repeated: an event counts once (by event_id) and only once its time has passed by the end of D.
+{{
+    config(
+        materialized='incremental',
+        unique_key=['channel', 'evaluation_id'],
+        incremental_strategy='delete+insert',
+        pre_hook="{{ forget_moved_orders() }}",
+        indexes=[{'columns': ['channel', 'evaluation_id'], 'unique': true}],
+    )
+}}
+-- The state of each bad review's work order as night D knows it, from its events (each once, in its latest
+-- delivery: int_rectification_events), counting an event only once its time has passed by the end of D.
+-- Incremental: a night recomputes the orders moved_orders names, from all their events; the pre-hook first
+-- forgets them, so an order whose every event moved away or out of reach goes too.
 with events as (
 
-    select distinct on (event_id) *
-    from {{ ref('stg_rectification__events') }}
+    select * from {{ ref('int_rectification_events') }}
     where event_at < (date '{{ var("night") }}' + 1)::timestamp at time zone 'Asia/Shanghai'
-    order by event_id, batch_id desc, line_no desc
+    {%- if is_incremental() %}
+        and (channel, evaluation_id) in ({{ moved_orders() }})
+    {%- endif %}
 
 ),
 
