@@ -50,11 +50,13 @@
 {% macro moved_orders() -%}
     {%- set since = "date '" ~ var('night') ~ "' - " ~ var('lookback_days') -%}
     {%- set night = "date '" ~ var('night') ~ "'" -%}
-    select channel, evaluation_id from {{ ref('int_rectification_events') }}
-    where changed_night > {{ since }} and changed_night <= {{ night }}
-    union
-    select replaced_channel, replaced_evaluation_id from {{ ref('int_rectification_events') }}
-    where changed_night > {{ since }} and changed_night <= {{ night }} and replaced_channel is not null
+    select moved.channel, moved.evaluation_id
+    from {{ ref('int_rectification_events') }} as events
+    cross join lateral (
+        values (events.channel, events.evaluation_id), (events.replaced_channel, events.replaced_evaluation_id)
+    ) as moved (channel, evaluation_id)
+    where events.changed_night > {{ since }} and events.changed_night <= {{ night }}
+        and moved.channel is not null
     union
     select channel, evaluation_id from {{ ref('int_rectification_events') }}
     where event_date > {{ since }} and event_date <= {{ night }}
