@@ -328,7 +328,8 @@ def _nights(n: int) -> str:
 
 
 def render_history(results: list[dict]) -> str:
-    """Nights on history, each against the same night on the least history measured."""
+    """Nights on history, each against the same night on the least history measured at the same commit: the
+    machine's speed differs between sessions by up to 2x, so a ratio across two sessions' runs would mislead."""
     lines = [
         "| night | history (ratings in raw) | runs | whole night | × least history | extract and land | validate | dbt "
         "| peak RSS (pipeline) |",
@@ -336,9 +337,11 @@ def render_history(results: list[dict]) -> str:
     ]
     least = {}
     for r in results:
-        least.setdefault(r["label"], r)
+        least.setdefault((r["label"], r.get("commit")), r)
     for r in results:
-        ratio = r["night"] / least[r["label"]]["night"]
+        base = least[(r["label"], r.get("commit"))]
+        fewest = min(o["history_days"] for o in results if o["label"] == r["label"])
+        ratio = r["night"] / base["night"] if r is not base or r["history_days"] == fewest else None
         lines.append(
             f"| {r['label']} | {r['history_rows']:,} ({_nights(r['history_days'])}) | {r['repeat']} | {_fmt(r['night'])} "
             f"| {_fmt(ratio, '×')} | {_fmt(r['extract_and_land'])} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} "
