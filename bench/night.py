@@ -47,12 +47,7 @@ def server_kwargs() -> dict:
 
 
 def recreate_databases(server: dict, names: list[str]) -> None:
-    admin = psycopg2.connect(**{**server, "dbname": "postgres"})
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        for name in names:
-            cur.execute(f'drop database if exists "{name}" with (force)')
-    admin.close()
+    _drop(server, names)
     runtime.create_databases(server, names)
 
 
