@@ -36,8 +36,9 @@ night: $(STAMP)  ## one night against the sources the Airflow connections name: 
 SIZE ?= 10k
 REPEAT ?= 3
 HISTORY ?= 0
-bench: $(STAMP)  ## nights of SIZE ratings (10k, 100k, 1m, 5m) against COPY and to_sql, or on HISTORY nights of history -> BENCHMARKS.md
-	PYTHONPATH=plugins $(BIN)/python bench/night.py --size $(SIZE) --repeat $(REPEAT) --history-days $(HISTORY)
+SLOTS ?= 0
+bench: $(STAMP)  ## nights of SIZE ratings (10k, 100k, 1m, 5m) against COPY and to_sql, or on HISTORY nights of history; SLOTS=2: on the scheduler -> BENCHMARKS.md
+	PYTHONPATH=plugins $(BIN)/python bench/night.py --size $(SIZE) --repeat $(REPEAT) --history-days $(HISTORY) --scheduler-slots $(SLOTS)
 
 manifest: $(STAMP)  ## dbt parse into dbt_project/target/airflow/, the manifest hcp_nightly renders its dbt tasks from
 	$(HCP) manifest

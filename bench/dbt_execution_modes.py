@@ -9,8 +9,6 @@ the dbt task group (first dbt task start to last dbt task end) and the whole run
 from __future__ import annotations
 
 import argparse
-import secrets
-import socket
 import statistics
 import time
 
@@ -18,15 +16,9 @@ import psycopg2
 
 from hcp import connections, runtime, settings
 from hcp.cli import DEMO_HOTLINE_DB
-from hcp.cluster import Cluster
+from hcp.cluster import Cluster, free_port, local_executor_env
 from hcp.simulator import world as sim_world
 from hcp.simulator.demo import demo_sources
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def timings(airflow_db: dict, run_id: str) -> dict[str, float]:
@@ -48,22 +40,13 @@ def timings(airflow_db: dict, run_id: str) -> dict[str, float]:
 
 def run_mode(mode: str, repeat: int, parallelism: int, warehouse_value: str, source_env: dict, night: str) -> list:
     api_port = free_port()
-    env = runtime.airflow_env(warehouse_value, {
-        **source_env,
-        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-        "HCP_NIGHTLY_SCHEDULE": "manual",
-        "HCP_DBT_EXECUTION_MODE": mode,
-    })
+    env = local_executor_env(runtime.airflow_env(warehouse_value, {**source_env, "HCP_DBT_EXECUTION_MODE": mode}),
+                             api_port, parallelism)
     runtime.migrate_airflow_db(env)
     logs = settings.LOCAL_DIR / "logs" / f"bench-{mode}"
     logs.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(env, logs, run_timeout=1800)
-    for name in ("api-server", "scheduler", "dag-processor", "triggerer"):
-        cluster.start(name, name, *(["--port", str(api_port)] if name == "api-server" else []))
+    cluster.start_local(api_port)
     results = []
     try:
         cluster.wait_until_ready(api_port)

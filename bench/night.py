@@ -8,6 +8,10 @@ of N ratings with the simulator (channels in the world's realistic shares, sourc
 ``make run``), and runs that night with ``airflow dags test`` (the path of ``make run``). Then it loads the
 five channels' landed rows again, from ready CSV files, by ``COPY`` (the floor on this machine) and by
 ``DataFrame.to_sql`` (what a hand-written loader does). Medians of the repetitions go to BENCHMARKS.md.
+
+``--scheduler-slots N`` runs the measured night on Airflow's own scheduler instead (LocalExecutor, N tasks at a
+time), as a deployment does: the sources' extracts and validations side by side. ``airflow dags test`` runs
+one task at a time.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ from memory import PeakRss
 from sqlalchemy import create_engine
 
 from hcp import cli, connections, dbt, runtime, settings
+from hcp.cluster import Cluster, free_port, local_executor_env
 from hcp.simulator import world as sim_world
 from hcp.simulator.demo import daily_sources, demo_sources
 from hcp.sources import SOURCES
@@ -68,12 +73,16 @@ def bench_env(server: dict, source_env: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def measure_night(env: dict[str, str], server: dict, night: date) -> dict:
-    """Night D through Airflow: wall time, stage seconds, peak memory, the channel rows its batches landed."""
-    started = time.monotonic()
+def measure_night(env: dict[str, str], server: dict, night: date, slots: int | None = None) -> dict:
+    """Night D through Airflow (``airflow dags test``, or the scheduler with ``slots`` task slots): wall time,
+    stage seconds, peak memory, the channel rows its batches landed."""
     with PeakRss() as peak:
-        cli.run_night(env, night)
-    wall = time.monotonic() - started
+        if slots:
+            wall = run_on_scheduler(env, server, night, slots)
+        else:
+            started = time.monotonic()
+            cli.run_night(env, night)
+            wall = time.monotonic() - started
     with psycopg2.connect(**{**server, "dbname": BENCH_DB}) as conn, conn.cursor() as cur:
         cur.execute("select status, stages from audit.runs where night = %s", (night,))
         [(status, stages)] = cur.fetchall()
@@ -95,14 +104,38 @@ def measure_night(env: dict[str, str], server: dict, night: date) -> dict:
     }
 
 
-def run_pipeline(world: sim_world.World, size: int, server: dict) -> dict:
+def run_on_scheduler(env: dict[str, str], server: dict, night: date, slots: int) -> float:
+    """Night D triggered on Airflow's scheduler, api-server, dag-processor and triggerer, started for it and
+    stopped after. Its seconds are the DAG run's own, from Airflow's record: the components' start is not the
+    night's."""
+    api_port = free_port()
+    logs = settings.LOCAL_DIR / "logs" / "bench-scheduler"
+    logs.mkdir(parents=True, exist_ok=True)
+    cluster = Cluster(local_executor_env(env, api_port, slots), logs, run_timeout=7200)
+    run_id = f"bench_{night}_{int(time.time())}"
+    print(f"running hcp_nightly for night {night} on the scheduler, {slots} slots (logs: {logs})", flush=True)
+    cluster.start_local(api_port)
+    try:
+        cluster.wait_until_ready(api_port)
+        state = cluster.run_night(night.isoformat(), run_id)
+    finally:
+        cluster.stop()
+    with psycopg2.connect(**{**server, "dbname": BENCH_AIRFLOW_DB}) as conn, conn.cursor() as cur:
+        cur.execute("select extract(epoch from end_date - start_date) from dag_run where run_id = %s", (run_id,))
+        [(seconds,)] = cur.fetchall()
+    assert state == "success", f"the bench night's DAG run ended {state}; logs in {logs}"
+    return float(seconds)
+
+
+def run_pipeline(world: sim_world.World, size: int, server: dict, slots: int | None = None) -> dict:
     """The night through Airflow on empty databases, every source delivered at once (the path of make run)."""
     recreate_databases(server, [BENCH_DB, BENCH_AIRFLOW_DB, BENCH_HOTLINE_DB])
     with demo_sources(world, settings.LOCAL_DIR / "bench" / "sources", size, server, BENCH_HOTLINE_DB) as source_env:
-        return measure_night(bench_env(server, source_env), server, world.end)
+        return measure_night(bench_env(server, source_env), server, world.end, slots)
 
 
-def run_on_history(world: sim_world.World, server: dict, label: str, history_days: int, repeat: int) -> list[dict]:
+def run_on_history(world: sim_world.World, server: dict, label: str, history_days: int, repeat: int,
+                   slots: int | None = None) -> list[dict]:
     """Night D on ``history_days`` nights of history, ``repeat`` times: night D-1 through Airflow, copied back
     over the days before it (bench/history.py), the marts rebuilt over all of it, kept as template databases;
     then each run measures night D on a fresh copy of them, so the history is built once."""
@@ -130,7 +163,7 @@ def run_on_history(world: sim_world.World, server: dict, label: str, history_day
         runs = []
         for i in range(repeat):
             copy_templates(server)
-            runs.append({**measure_night(env, server, world.end), "history_rows": history_rows})
+            runs.append({**measure_night(env, server, world.end, slots), "history_rows": history_rows})
             _print_run(label, i, repeat, runs[-1])
         _drop(server, list(HISTORY_TEMPLATES.values()))
         return runs
@@ -244,7 +277,7 @@ def floors(server: dict, with_to_sql: bool) -> dict:
     return result
 
 
-def bench_size(label: str, repeat: int, with_to_sql: bool, history_days: int = 0) -> dict:
+def bench_size(label: str, repeat: int, with_to_sql: bool, history_days: int = 0, slots: int | None = None) -> dict:
     """Medians of ``repeat`` nights of one size: on an empty warehouse, or on ``history_days`` nights of history."""
     size = SIZES[label]
     server = server_kwargs()
@@ -252,14 +285,14 @@ def bench_size(label: str, repeat: int, with_to_sql: bool, history_days: int = 0
     world = sim_world.build_world(ratings_per_day=size, days=2 if history_days else 1)
     generate_seconds = time.monotonic() - generated
     if history_days:
-        runs = run_on_history(world, server, label, history_days, repeat)
+        runs = run_on_history(world, server, label, history_days, repeat, slots)
     else:
         runs = []
         for i in range(repeat):
-            runs.append({**run_pipeline(world, size, server), **floors(server, with_to_sql)})
+            runs.append({**run_pipeline(world, size, server, slots), **floors(server, with_to_sql)})
             _print_run(label, i, repeat, runs[-1])
     median = {key: _median([r[key] for r in runs]) for key in runs[0]}
-    return {"label": label, "size": size, "repeat": repeat, "history_days": history_days,
+    return {"label": label, "size": size, "repeat": repeat, "history_days": history_days, "scheduler_slots": slots,
             "generate_seconds": generate_seconds,
             "simulator_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **median}
 
@@ -311,7 +344,7 @@ def render(results: list[dict]) -> str:
         ratio_copy = r["extract_and_land"] / r["copy"] if r["copy"] else None
         ratio_to_sql = r["extract_and_land"] / r["to_sql"] if r["to_sql"] else None
         lines.append(
-            f"| {r['label']} | {r['channel_rows']:,} | {r['repeat']} | {_fmt(r['night'])} | "
+            f"| {_night_name(r)} | {r['channel_rows']:,} | {r['repeat']} | {_fmt(r['night'])} | "
             f"{_fmt(r['extract_and_land'])} | {_fmt(r['copy'])} | {_fmt(ratio_copy, '×')} | {_fmt(r['to_sql'])} | "
             f"{_fmt(ratio_to_sql, '×')} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} | "
             f"{r['peak_rss_mib']:.0f} MiB | {r['simulator_rss_mib']:.0f} MiB |")
@@ -320,6 +353,12 @@ def render(results: list[dict]) -> str:
 
 def _nights(n: int) -> str:
     return f"{n} night" + ("s" if n != 1 else "")
+
+
+def _night_name(r: dict) -> str:
+    """The size, and how Airflow ran the night when not by ``airflow dags test``."""
+    slots = r.get("scheduler_slots")
+    return r["label"] + (f" (scheduler, {slots} slots)" if slots else "")
 
 
 def render_history(results: list[dict]) -> str:
@@ -332,13 +371,13 @@ def render_history(results: list[dict]) -> str:
     ]
     least = {}
     for r in results:
-        least.setdefault((r["label"], r.get("commit")), r)
+        least.setdefault((_night_name(r), r.get("commit")), r)
     for r in results:
-        base = least[(r["label"], r.get("commit"))]
-        fewest = min(o["history_days"] for o in results if o["label"] == r["label"])
+        base = least[(_night_name(r), r.get("commit"))]
+        fewest = min(o["history_days"] for o in results if _night_name(o) == _night_name(r))
         ratio = r["night"] / base["night"] if r is not base or r["history_days"] == fewest else None
         lines.append(
-            f"| {r['label']} | {r['history_rows']:,} ({_nights(r['history_days'])}) | {r['repeat']} | {_fmt(r['night'])} "
+            f"| {_night_name(r)} | {r['history_rows']:,} ({_nights(r['history_days'])}) | {r['repeat']} | {_fmt(r['night'])} "
             f"| {_fmt(ratio, '×')} | {_fmt(r['extract_and_land'])} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} "
             f"| {r['peak_rss_mib']:.0f} MiB |")
     return "\n".join(lines)
@@ -351,7 +390,7 @@ def render_slowest_dbt_nodes(results: list[dict], top: int = 6) -> str:
         tasks = sorted(r.get("dbt_nodes", {}).items(), key=lambda item: -item[1])[:top]
         if tasks:
             history = f" on {_nights(r['history_days'])}" if r.get("history_days") else ""
-            lines.append(f"- {r['label']}{history}: " + ", ".join(f"{name[:60]} {seconds:.0f}" for name, seconds in tasks))
+            lines.append(f"- {_night_name(r)}{history}: " + ", ".join(f"{name[:60]} {seconds:.0f}" for name, seconds in tasks))
     return "\n".join(lines)
 
 
@@ -373,18 +412,19 @@ def _commit() -> str | None:
     return head + ("+" if dirty else "")
 
 
-def result_path(label: str, history_days: int) -> Path:
-    return RESULTS / (f"night-{label}-on-{history_days}d.json" if history_days else f"night-{label}.json")
+def result_path(label: str, history_days: int, slots: int | None = None) -> Path:
+    on_history = f"-on-{history_days}d" if history_days else ""
+    return RESULTS / f"night-{label}{on_history}{f'-scheduler-{slots}' if slots else ''}.json"
 
 
 def write_benchmarks() -> None:
     """BENCHMARKS.md from every size measured so far (bench/results/night-*.json), smallest first."""
     results = sorted((json.loads(p.read_text()) for p in RESULTS.glob("night-*.json")),
-                     key=lambda r: (r["size"], r.get("history_days", 0)))
+                     key=lambda r: (r["size"], r.get("history_days", 0), r.get("scheduler_slots") or 0))
     nights = [r for r in results if not r.get("history_days")]
     on_history = [r for r in results if r.get("history_days")]
     intro = (Path(__file__).parent / "BENCHMARKS.intro.md").read_text()
-    dated = "\n".join(f"- {r['label']}{' on ' + _nights(r['history_days']) if r.get('history_days') else ''}: "
+    dated = "\n".join(f"- {_night_name(r)}{' on ' + _nights(r['history_days']) if r.get('history_days') else ''}: "
                       f"{r['date']}{', at ' + r['commit'] if r.get('commit') else ''}, `{r['command']}`" for r in results)
     history_table = f"## Nights on history\n\n{render_history(on_history)}\n\n" if on_history else ""
     slowest = render_slowest_dbt_nodes(results)
@@ -400,16 +440,21 @@ def main() -> None:
     parser.add_argument("--no-to-sql", action="store_true", help="skip pandas' to_sql (slow at millions)")
     parser.add_argument("--history-days", default="0",
                         help="comma-separated: run each night on this many nights of history (0: an empty warehouse)")
+    parser.add_argument("--scheduler-slots", type=int, default=0,
+                        help="run the measured night on Airflow's scheduler, this many tasks at a time "
+                             "(0: airflow dags test, one at a time)")
     args = parser.parse_args()
+    slots = args.scheduler_slots or None
     RESULTS.mkdir(exist_ok=True)
     for label in args.size.split(","):
         for history_days in (int(d) for d in args.history_days.split(",")):
-            result = bench_size(label, args.repeat, not args.no_to_sql, history_days)
+            result = bench_size(label, args.repeat, not args.no_to_sql, history_days, slots)
             result.update(date=date.today().isoformat(), commit=_commit(),
                           command=" ".join(["python bench/night.py", f"--size {label}", f"--repeat {args.repeat}",
                                             *(["--no-to-sql"] if args.no_to_sql else []),
-                                            *([f"--history-days {history_days}"] if history_days else [])]))
-            result_path(label, history_days).write_text(json.dumps(result, indent=1) + "\n")
+                                            *([f"--history-days {history_days}"] if history_days else []),
+                                            *([f"--scheduler-slots {slots}"] if slots else [])]))
+            result_path(label, history_days, slots).write_text(json.dumps(result, indent=1) + "\n")
             write_benchmarks()
     print(BENCHMARKS.read_text())
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -29,6 +28,7 @@ TEST_PII_KEY = "haochaping-test-key-not-a-secret"
 os.environ["AIRFLOW_CONN_HCP_PII"] = json.dumps({"conn_type": "generic", "password": TEST_PII_KEY})
 
 from hcp import connections, settings, warehouse  # noqa: E402
+from hcp.cluster import free_port  # noqa: E402
 from hcp.embedded_pg import EmbeddedServer  # noqa: E402
 from hcp.simulator.world import build_world  # noqa: E402
 
@@ -60,12 +60,6 @@ def mart_fingerprints(conn, tables=None) -> dict[str, tuple]:
             prints[table] = cur.fetchone()
     conn.commit()
     return prints
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="session", autouse=True)

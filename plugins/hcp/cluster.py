@@ -5,6 +5,8 @@ Used by the scheduler test (Celery) and by the benchmarks (bench/); ``make ui`` 
 from __future__ import annotations
 
 import json
+import secrets
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -12,6 +14,27 @@ from pathlib import Path
 import requests
 
 from hcp import runtime
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def local_executor_env(env: dict[str, str], api_port: int, parallelism: int) -> dict[str, str]:
+    """``env`` for components that run tasks with the LocalExecutor, ``parallelism`` at a time, through the
+    Execution API of an api-server on ``api_port``, on triggered runs only."""
+    return {
+        **env,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "HCP_NIGHTLY_SCHEDULE": "manual",
+    }
 
 
 class Cluster:
@@ -29,6 +52,11 @@ class Cluster:
         out = open(self.logs / f"{name}.log", "w")
         self.processes.append(subprocess.Popen([runtime.airflow_bin(), *args], env=self.env, stdout=out,
                                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL))
+
+    def start_local(self, api_port: int) -> None:
+        """api-server, scheduler, dag-processor and triggerer (Cosmos's watchers may defer), for the LocalExecutor."""
+        for name in ("api-server", "scheduler", "dag-processor", "triggerer"):
+            self.start(name, name, *(["--port", str(api_port)] if name == "api-server" else []))
 
     def stop(self) -> None:
         for process in self.processes:
