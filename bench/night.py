@@ -383,9 +383,15 @@ def _night_name(r: dict) -> str:
     return r["label"] + (f" (scheduler, {slots} slots)" if slots else "")
 
 
+def _machine_run(r: dict) -> str | None:
+    """Which boot of which machine measured it (older results: their commit, the nearest stand-in)."""
+    return r.get("boot_id") or r.get("commit")
+
+
 def render_history(results: list[dict]) -> str:
-    """Nights on history, each against the same night on the least history measured at the same commit: the
-    machine's speed differs between sessions by up to 2x, so a ratio across two sessions' runs would mislead."""
+    """Nights on history, each against the same night on the least history measured on the same boot of the
+    machine: its speed differs between sessions by up to 2x, so a ratio across two sessions' runs would
+    mislead."""
     lines = [
         "| night | history (ratings in raw) | runs | whole night | × least history | extract and land | validate | dbt "
         "| peak RSS (pipeline) |",
@@ -393,9 +399,9 @@ def render_history(results: list[dict]) -> str:
     ]
     least = {}
     for r in results:
-        least.setdefault((_night_name(r), r.get("commit")), r)
+        least.setdefault((_night_name(r), _machine_run(r)), r)
     for r in results:
-        base = least[(_night_name(r), r.get("commit"))]
+        base = least[(_night_name(r), _machine_run(r))]
         fewest = min(o["history_days"] for o in results if _night_name(o) == _night_name(r))
         ratio = r["night"] / base["night"] if r is not base or r["history_days"] == fewest else None
         lines.append(
@@ -417,6 +423,7 @@ def render_slowest_dbt_nodes(results: list[dict], top: int = 6) -> str:
 
 
 RESULTS = Path(__file__).parent / "results"
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")  # new with every boot: one session's machine
 BENCHMARKS = settings.PROJECT_ROOT / "BENCHMARKS.md"
 
 
@@ -471,7 +478,7 @@ def main() -> None:
     for label in args.size.split(","):
         for history_days in (int(d) for d in args.history_days.split(",")):
             result = bench_size(label, args.repeat, not args.no_to_sql, history_days, slots)
-            result.update(date=date.today().isoformat(), commit=_commit(),
+            result.update(date=date.today().isoformat(), commit=_commit(), boot_id=BOOT_ID.read_text().strip(),
                           command=" ".join(["python bench/night.py", f"--size {label}", f"--repeat {args.repeat}",
                                             *(["--no-to-sql"] if args.no_to_sql else []),
                                             *([f"--history-days {history_days}"] if history_days else []),
