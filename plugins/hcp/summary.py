@@ -61,23 +61,30 @@ def alerts(conn, night: date) -> list[tuple]:
         return cur.fetchall()
 
 
-def rating_versions(conn) -> dict[str, tuple[int, int]]:
-    """Per channel: ratings in their latest version (marts.fct_ratings), and older versions they replaced."""
+def rating_versions(conn, night: date) -> dict[str, tuple[int, int]]:
+    """Per channel, the rating versions this night's batches delivered: those still the latest version of their
+    rating, and those a later version replaced. Read by batch, so the report's cost follows the night: counting
+    every version ever delivered took 26 s a night on 30 nights of 1M ratings."""
     with conn.cursor() as cur:
         cur.execute("select to_regclass('marts.fct_ratings') is not null")
         if not cur.fetchone()[0]:  # dbt has not built the marts yet (a night that failed before it)
             return {}
+        night_batches = "select batch_id from audit.batches where night = %(night)s"
         # counted per staging view: the union view computes the keyed hashes, which need dbt's session key
         delivered = " union all ".join(
-            f"select '{c}' as channel, count(*) as rows from staging.stg_{c}__{'replies' if c == 'sms' else 'evaluations'}"
+            f"select '{c}' as channel, count(*) as versions "
+            f"from staging.stg_{c}__{'replies' if c == 'sms' else 'evaluations'} where batch_id in ({night_batches})"
             for c in RATING_CHANNELS)
         cur.execute(
             f"""
-            select versions.channel, latest.ratings, versions.rows - latest.ratings
-            from ({delivered}) versions
-            join (select channel, count(*) as ratings from marts.fct_ratings group by channel) latest
-                using (channel)
-            """
+            select delivered.channel, coalesce(latest.versions, 0), delivered.versions - coalesce(latest.versions, 0)
+            from ({delivered}) as delivered
+            left join (
+                select channel, count(*) as versions from intermediate.int_ratings_deduplicated
+                where batch_id in ({night_batches}) group by channel
+            ) as latest using (channel)
+            """,
+            {"night": night},
         )
         return {channel: (current, older) for channel, current, older in cur.fetchall()}
 
@@ -127,7 +134,7 @@ def pain_points(conn, night: date) -> list[tuple]:
 
 
 def render(conn, night: date, links: dict[str, str]) -> str:
-    versions = rating_versions(conn)
+    versions = rating_versions(conn, night)
     lines = [f"Haochaping night {night}", "", "Rows per source and state (this night's batches):"]
     header = ("source", "batches", "failed", "read", "landed", "passed", "quarantined", "held", "current",
               "superseded")
@@ -137,7 +144,8 @@ def render(conn, night: date, links: dict[str, str]) -> str:
         lines.append(f"  {name:<14}{batches:>8}{failed:>7}{read:>9}{landed:>9}{passed:>9}{quarantined:>12}"
                      f"{held:>6}{current:>9}{superseded:>11}")
     lines.append("  (read = landed + quarantined at load; landed = passed + quarantined + held. current/superseded:")
-    lines.append("   latest and older versions of every rating so far; '-': the marts are not built)")
+    lines.append("   of the versions landed tonight, those still the latest of their rating and those a later one")
+    lines.append("   replaced; '-': the marts are not built)")
     reasons = quarantine_reasons(conn, night)
     if reasons:
         lines += ["", "Quarantined rows by reason (audit.quarantine):"]
