@@ -92,6 +92,8 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
         assert int(landed) == int(passed) + int(quarantined) + int(held), source
     # only SMS free text (opt-outs, junk, cases never listed) is quarantined in the demo world
     assert int(rows["sms"][5]) > 0 and all(rows[s][5] == "0" for s in SOURCES if s != "sms")
+    # the portal's API delivers each rating once, as its latest version: all current, none superseded
+    assert rows["pc"][7:] == [str(pc), "0"]
 
 
 def test_the_same_night_again_by_make_night_changes_no_mart(demo_run, demo_world, pg_server, tmp_path):
@@ -109,8 +111,8 @@ def test_the_same_night_again_by_make_night_changes_no_mart(demo_run, demo_world
     lines = source_rows(result.stdout)
     # two batches tonight for each source, none failed: the whole history, then what is new or re-read
     assert all(lines[source][:2] == ["2", "0"] for source in SOURCES)
-    # the pc boundary row that the inclusive `since` reads again is the one superseded version
-    assert lines["pc"][-1] == "1"
+    # the pc boundary row that the inclusive `since` reads again is the one superseded version of the night's
+    assert lines["pc"][-2:] == [str(sum(1 for r in demo_world.ratings if r.channel == "pc")), "1"]
 
 
 def test_make_night_names_the_source_connections_it_lacks(demo_run):
