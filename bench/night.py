@@ -164,12 +164,13 @@ def run_on_history(world: sim_world.World, server: dict, label: str, history_day
         copies = repeat > 1 and room_for_a_copy(server)
         if copies:
             keep_as_templates(server)
+        measured = repeat if copies else 1
         runs = []
-        for i in range(repeat if copies else 1):
+        for i in range(measured):
             if copies:
                 copy_templates(server)
             runs.append({**measure_night(env, server, world.end, slots), "history_rows": history_rows})
-            _print_run(label, i, repeat if copies else 1, runs[-1])
+            _print_run(label, i, measured, runs[-1])
         if copies:
             _drop(server, list(HISTORY_TEMPLATES.values()))
         return runs
