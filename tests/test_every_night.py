@@ -1,6 +1,7 @@
 """Every night of the demo world, night after night, with files delivered daily: reconciliation holds on each,
 and the marts built incrementally over the last nights equal a full refresh."""
 import json
+from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 import psycopg2
@@ -13,7 +14,7 @@ from hcp.simulator.http_server import ApiServer
 from hcp.simulator.pc_api import pc_api
 from hcp.simulator.rectification_api import rectification_api
 from hcp.sources import SOURCES
-from tests.conftest import mart_fingerprints
+from tests.conftest import mart_fingerprints, query
 
 ORDER = ["master", "pc", "app", "hall", "hotline", "sms", "rectification"]  # as the DAG's dependencies allow
 INCREMENTAL_NIGHTS = 4  # the marts are built on each of the last nights: the first full, the rest incremental
@@ -71,9 +72,47 @@ def test_every_night_reconciles_and_incremental_marts_equal_a_full_refresh(wareh
     # replies whose case is listed days late were held, then passed; cases never listed ended in quarantine
     assert held.get("passed", 0) > 0 and held.get("quarantined", 0) > 0
 
-    # late versions, follow-ups, events and released SMS replies all reached the incremental path; a full
-    # refresh of the same night must give the same marts
+    # One more night lists a case again, corrected: completed ten days later than first listed; and a hall
+    # delivers a rating again, its time corrected ten days later. Both days lie weeks before the nights any
+    # other change touches. The night must count each on its new day and no more on its old one.
+    after = demo_world.end + timedelta(days=1)
+    old_day, new_day = demo_world.start + timedelta(days=10), demo_world.start + timedelta(days=20)
+    relisted = {c.case_no for c in demo_world.relistings}
+    moved = next(c for c in demo_world.cases
+                 if c.listed_on == c.completed_at.date() == old_day and c.case_no not in relisted)
+
+    def cases_completed():
+        return dict(query(warehouse_db, "select completed_date, sum(cases_completed)::int "
+                                        "from intermediate.int_case_counts_daily "
+                                        "where org_code = %s and completed_date in (%s, %s) group by 1",
+                          moved.org_code, old_day, new_day))
+
+    rating = next(r for r in demo_world.ratings_on("hall", old_day) if r.level < 4)
+
+    def ratings_counted():
+        return dict(query(warehouse_db, "select rated_date, sum(rating_count)::int "
+                                        "from intermediate.int_rating_counts_daily "
+                                        "where org_code = %s and rated_date in (%s, %s) group by 1",
+                          rating.org_code, old_day, new_day))
+
+    before, ratings_before = cases_completed(), ratings_counted()
+    sim.write_hall_file(roots["hall"] / f"hall_{after:%Y%m%d}_{rating.hall_code}.csv",
+                        [sim.hall_row(replace(rating, rated_at=rating.rated_at + (new_day - old_day)))])
+    folder = sim.write_master_day(demo_world, roots["master"], after)
+    with (folder / "cases.csv").open("a", encoding="utf-8") as cases:
+        cases.write(f"{moved.case_no},{moved.item_code},{moved.org_code},{moved.platform_code},"
+                    f"{moved.staff_no or ''},{moved.applicant_type},{moved.submitted_at:%Y-%m-%d %H:%M:%S},"
+                    f"{moved.completed_at + (new_day - old_day):%Y-%m-%d %H:%M:%S}\n")
+    for source in ("master", "hall"):
+        batch = SOURCES[source].extract(warehouse_db, after)
+        validation.judge_batch(warehouse_db, source, batch.batch_id, after)
+    dbt.run(["run"], night=after)
+    assert cases_completed() == {old_day: before[old_day] - 1, new_day: before.get(new_day, 0) + 1}
+    assert ratings_counted() == {old_day: ratings_before[old_day] - 1, new_day: ratings_before.get(new_day, 0) + 1}
+
+    # late versions, follow-ups, events, released SMS replies and corrected listings all reached the
+    # incremental path; a full refresh of the same night must give the same marts
     incremental = mart_fingerprints(warehouse_db, FACTS)
-    dbt.run(["run", "--full-refresh"], night=demo_world.end)
+    dbt.run(["run", "--full-refresh"], night=after)
     assert mart_fingerprints(warehouse_db, FACTS) == incremental
     assert incremental["fct_ratings"][0] > 0 and incremental["fct_bad_reviews"][0] > 0

@@ -6,11 +6,20 @@
     where case_no is not null
 {%- endmacro %}
 
-{#- The days night D counts again: those of the ratings it rebuilds, those of the cases it redoes. -#}
+{#- The days night D counts again: those of the ratings it rebuilds, and the days its versions moved them
+    from (int_ratings_deduplicated keeps them on the versions the night landed, by its batch index). -#}
 {% macro touched_rating_days() -%}
-    {{ return(literal_list("select distinct rated_date from " ~ ref('int_ratings_touched') ~ " order by 1")) }}
+    {%- set query -%}
+        select rated_date from {{ ref('int_ratings_touched') }}
+        union
+        select replaced_rated_date from {{ ref('int_ratings_deduplicated') }}
+        where batch_id in ({{ night_batch_ids() }}) and replaced_rated_date is not null
+        order by 1
+    {%- endset -%}
+    {{ return(literal_list(query)) }}
 {%- endmacro %}
 
+{#- The days of the cases night D redoes, and the days its listings moved them from. -#}
 {% macro touched_case_days() -%}
     {#- each touched case by its index (lateral, LIMIT 1): as a semi-join the planner hashes every case -#}
     {%- set query -%}
@@ -21,6 +30,10 @@
             where cases.case_no = touched.case_no and cases.completed_date is not null
             limit 1
         ) as cases
+        union
+        -- the days tonight's listings moved cases from
+        select replaced_completed_date from {{ ref('int_cases_deduplicated') }}
+        where batch_id in ({{ night_batch_ids() }}) and replaced_completed_date is not null
         order by 1
     {%- endset -%}
     {{ return(literal_list(query)) }}

@@ -25,6 +25,15 @@ def test_bad_reviews_are_rare_and_carry_reasons(demo_world):
     assert not any(r.reason_codes for r in demo_world.ratings if r.level < 4)
 
 
+def test_some_cases_are_listed_again_with_a_corrected_completed_date(demo_world):
+    first = {c.case_no: c for c in demo_world.cases}
+    assert demo_world.relistings
+    for again in demo_world.relistings:
+        assert again.listed_on > first[again.case_no].listed_on
+        assert again.completed_at.date() < first[again.case_no].completed_at.date()
+        assert again in demo_world.cases_listed_on(again.listed_on)
+
+
 def test_default_ratings_are_satisfied(demo_world):
     defaults = [r for r in demo_world.ratings if r.is_default]
     assert defaults and {r.level for r in defaults} == {2}

@@ -27,7 +27,7 @@ def test_master_snapshots_wait_for_success_and_carry_their_date(warehouse_db, fs
     sim.write_master_day(demo_world, root, NIGHT, success=False)
     first = master.extract(warehouse_db, NIGHT)
     assert first.files_taken == 5
-    listed = [c for c in demo_world.cases if c.listed_on == NIGHT.replace(day=30)]
+    listed = demo_world.cases_listed_on(NIGHT.replace(day=30))
     assert query(warehouse_db, "select count(*), min(snapshot_date) from raw.master_cases") == [
         (len(listed), "2026-10-30")]
     assert query(warehouse_db, "select count(*) from raw.master_agencies") == [(len(demo_world.agencies),)]

@@ -27,7 +27,7 @@ def write_files_once(world: World, root: Path, ratings_per_day: int) -> dict[str
     """Write the file deliveries unless this very world (seed, size, dates) is already on disk."""
     stamp = root / "world.json"
     identity = {"seed": world.seed, "ratings_per_day": ratings_per_day, "start": world.start.isoformat(),
-                "end": world.end.isoformat(), "ratings": len(world.ratings)}
+                "end": world.end.isoformat(), "ratings": len(world.ratings), "relistings": len(world.relistings)}
     roots = {name: root / name for name in ("app", "hall", "sms", "master")}
     if stamp.exists() and json.loads(stamp.read_text()) == identity:
         return roots

@@ -118,7 +118,7 @@ def write_master_day(world: World, root: Path, day: date, success: bool = True) 
                        "submitted_at", "completed_at"],
                       [[c.case_no, c.item_code, c.org_code, c.platform_code, c.staff_no or "", c.applicant_type,
                         f"{c.submitted_at:%Y-%m-%d %H:%M:%S}", f"{c.completed_at:%Y-%m-%d %H:%M:%S}"]
-                       for c in world.cases if c.listed_on == day]),
+                       for c in world.cases_listed_on(day)]),
     }
     for name, (header, rows) in tables.items():
         buffer = io.StringIO()

@@ -29,6 +29,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
 CHANNEL_SHARES = {"pc": 0.30, "app": 0.35, "hall": 0.22, "hotline": 0.07, "sms": 0.06}
 # Share of ratings at canonical levels 1..5; bad reviews are rare.
 LEVEL_WEIGHTS = (0.86, 0.10, 0.03, 0.007, 0.003)
+RELISTED_SHARE = 0.02  # cases listed again later with a corrected completed_at
 REASON_CODES = ("501", "502", "503", "504", "505", "506", "507", "599")
 # Every PAIN_POINT_EVERY-th service item is a 堵点: people get stuck there, and say why.
 PAIN_POINT_EVERY = 25
@@ -140,6 +141,7 @@ class World:
     cases: list[Case] = field(default_factory=list)
     ratings: list[Rating] = field(default_factory=list)
     sms_noise: list[SmsNoise] = field(default_factory=list)
+    relistings: list[Case] = field(default_factory=list)  # later listings that correct a case
     _by_day: dict = field(default_factory=dict, repr=False, compare=False)
 
     def ratings_on(self, channel: str, day: date) -> list[Rating]:
@@ -148,6 +150,10 @@ class World:
             for r in self.ratings:
                 self._by_day.setdefault((r.channel, r.rated_at.date()), []).append(r)
         return self._by_day.get((channel, day), [])
+
+    def cases_listed_on(self, day: date) -> list[Case]:
+        """The cases the master-data snapshot of one day lists: those first known that day, and corrections."""
+        return [c for c in self.cases if c.listed_on == day] + [c for c in self.relistings if c.listed_on == day]
 
     def days(self) -> list[date]:
         return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
@@ -267,6 +273,7 @@ def _build_day(world: World, day: date, per_day: int) -> None:
     pain_points = world.pain_point_items()
     day_start = datetime.combine(day, time.min)
     prefix = f"{day:%Y%m%d}"
+    first_case = len(world.cases)
     for n in range(1, per_day + 1):
         channel = rng.choices(channels, shares)[0]
         item = rng.choice(world.items)
@@ -350,6 +357,21 @@ def _build_day(world: World, day: date, per_day: int) -> None:
         world.cases.append(Case(f"{agency.area_code}{prefix}{n:07d}", item.item_code, agency.org_code,
                                 world.platform("hall_device").platform_code, None, 1,
                                 completed_at - timedelta(days=item.promised_days), completed_at, day))
+    _relist_some(world, day, world.cases[first_case:])
+
+
+def _relist_some(world: World, day: date, cases: list[Case]) -> None:
+    """A few cases are listed again days later, corrected: they were completed the day before (the case
+    counts in the period of its own completed_at, so it moves to another day). A generator of its own keeps
+    the day's other draws as they were."""
+    rng = random.Random(f"{world.seed}:{day.isoformat()}:relisted")
+    for case in cases:
+        if case.listed_on is not None and rng.random() < RELISTED_SHARE:
+            world.relistings.append(replace(
+                case, submitted_at=case.submitted_at - timedelta(days=1),
+                completed_at=case.completed_at - timedelta(days=1),
+                listed_on=case.listed_on + timedelta(days=rng.randint(1, 3)),
+            ))
 
 
 def _evaluation_id(channel: str, seed: int, day: date, n: int) -> str:

@@ -11,9 +11,16 @@
 }}
 -- A case (办件) may be listed by more than one snapshot: the latest listing describes it.
 -- Incremental: a night weighs the listings its batches bring against the listing kept so far.
+-- A listing that corrects the case's completed date keeps the date it leaves (replaced_completed_date): the
+-- night that lands it counts that day again too (touched_case_days).
+{%- set columns = [
+    'case_no', 'item_code', 'org_code', 'platform_code', 'staff_no', 'applicant_type', 'submitted_at',
+    'completed_at', 'completed_date', 'snapshot_date', 'batch_id', 'line_no',
+] %}
 with listed as (
 
-    select * from {{ ref('stg_master__cases') }}
+    select {{ columns | join(', ') }}, null::date as replaced_completed_date, false as is_kept
+    from {{ ref('stg_master__cases') }}
     {%- if is_incremental() %}
     where batch_id in ({{ night_batch_ids() }})
     {%- endif %}
@@ -26,10 +33,11 @@ listings as (
 
     select * from listed
     union all
-    select * from {{ this }}
+    select {{ columns | join(', ') }}, replaced_completed_date, true as is_kept
+    from {{ this }}
     where case_no in (select case_no from listed)
 
-)
+),
 
 {% else %}
 
@@ -37,10 +45,29 @@ listings as (
 
     select * from listed
 
-)
+),
 
 {% endif %}
 
-select distinct on (case_no) *
-from listings
-order by case_no, snapshot_date desc, batch_id desc, line_no desc
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by case_no
+            -- a listing read again (the night run again) yields to its kept copy, which knows what it replaced
+            order by snapshot_date desc, batch_id desc, line_no desc, is_kept desc
+        ) as listing_rank,
+        max(completed_date) filter (where is_kept) over (partition by case_no) as kept_completed_date
+    from listings
+
+)
+
+select
+    {{ columns | join(', ') }},
+    case
+        when is_kept then replaced_completed_date
+        when kept_completed_date <> completed_date then kept_completed_date
+    end as replaced_completed_date
+from ranked
+where listing_rank = 1

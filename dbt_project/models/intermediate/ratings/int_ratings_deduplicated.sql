@@ -16,6 +16,8 @@
 -- backfill of an earlier night does not read later batches at all (accepted_rows).
 -- Incremental: a night ranks the versions its batches bring (night_batch_ids) against the version kept so
 -- far, so its cost follows the night, not the history. A full refresh ranks every version.
+-- A version that moves its rating to another day keeps the day it leaves (replaced_rated_date): the night
+-- that lands it counts that day again too (touched_rating_days).
 -- depends_on: {{ ref('stg_master__cases') }}, {{ ref('int_cases_deduplicated') }}
 {%- set columns = rating_columns() %}
 with delivered as (
@@ -34,7 +36,7 @@ with delivered as (
 
 kept as (
 
-    select {{ columns | join(', ') }}
+    select {{ columns | join(', ') }}, replaced_rated_date, true as is_kept
     from {{ this }}
     where (channel, evaluation_id) in (select channel, evaluation_id from delivered)
 
@@ -47,8 +49,10 @@ relisted as (
     select
         {%- for column in columns %}
         {{ 'cases.' if column in ('item_code', 'org_code', 'platform_code', 'staff_no') else 'replies.' }}{{ column }}
-        {{- ',' if not loop.last }}
+        {{- ',' }}
         {%- endfor %}
+        replies.replaced_rated_date,
+        true as is_kept
     from {{ this }} as replies
     inner join {{ ref('int_cases_deduplicated') }} as cases on replies.case_no = cases.case_no
     where replies.channel = 'sms' and replies.case_no in ({{ listed_case_nos() }})
@@ -57,7 +61,7 @@ relisted as (
 
 versions as (
 
-    select * from delivered
+    select *, null::date as replaced_rated_date, false as is_kept from delivered
     union all
     select * from kept
     where not (channel = 'sms' and case_no in (select case_no from relisted))
@@ -70,7 +74,7 @@ versions as (
 
 versions as (
 
-    select * from delivered
+    select *, null::date as replaced_rated_date, false as is_kept from delivered
 
 ),
 
@@ -82,12 +86,21 @@ ranked as (
         *,
         row_number() over (
             partition by channel, evaluation_id
-            order by updated_at desc, batch_id desc, line_no desc
-        ) as version_rank
+            -- a version delivered again (the night run again) yields to its kept copy, which knows what it
+            -- replaced
+            order by updated_at desc, batch_id desc, line_no desc, is_kept desc
+        ) as version_rank,
+        max(rated_date) filter (where is_kept) over (partition by channel, evaluation_id) as kept_rated_date
     from versions
 
 )
 
-select {{ columns | join(', ') }}
+select
+    {{ columns | join(', ') }},
+    -- the day the replaced version counted on, when the new one moved to another: the daily counts redo it
+    case
+        when is_kept then replaced_rated_date
+        when kept_rated_date <> rated_date then kept_rated_date
+    end as replaced_rated_date
 from ranked
 where version_rank = 1
