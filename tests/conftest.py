@@ -34,6 +34,8 @@ from hcp.simulator.world import build_world  # noqa: E402
 
 # A small world: two months at 40 ratings a day; volume belongs in the benchmark.
 TEST_RATINGS_PER_DAY = 40
+# A few thousand ratings need the simulator's unscaled bad reviews (about 4%) to reach every work-order path.
+TEST_BAD_REVIEW_SCALE = 1.0
 NIGHT = date(2026, 10, 31)  # the demo world's last night
 
 
@@ -107,7 +109,7 @@ def warehouse_db(make_database, monkeypatch, request):
 
 @pytest.fixture(scope="session")
 def demo_world():
-    return build_world(ratings_per_day=TEST_RATINGS_PER_DAY)
+    return build_world(ratings_per_day=TEST_RATINGS_PER_DAY, bad_review_scale=TEST_BAD_REVIEW_SCALE)
 
 
 @pytest.fixture
@@ -145,7 +147,8 @@ def demo_run(make_database, pg_server, tmp_path_factory):
 
     def run():
         result = subprocess.run(
-            [sys.executable, "-m", "hcp.cli", "demo", "--ratings-per-day", str(TEST_RATINGS_PER_DAY)],
+            [sys.executable, "-m", "hcp.cli", "demo", "--ratings-per-day", str(TEST_RATINGS_PER_DAY),
+             "--bad-review-scale", str(TEST_BAD_REVIEW_SCALE)],
             env=env, capture_output=True, text=True, timeout=900,
         )
         assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

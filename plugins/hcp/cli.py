@@ -50,7 +50,8 @@ def cmd_demo(args: argparse.Namespace) -> None:
     warehouse_value = runtime.start_warehouse()
     server = connections.postgres_kwargs(connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value))
     runtime.create_databases(server, [DEMO_HOTLINE_DB])
-    world = sim_world.build_world(seed=args.seed, ratings_per_day=args.ratings_per_day)
+    world = sim_world.build_world(seed=args.seed, ratings_per_day=args.ratings_per_day,
+                                  bad_review_scale=args.bad_review_scale)
     root = settings.LOCAL_DIR / "demo"
     with demo_sources(world, root, args.ratings_per_day, server, DEMO_HOTLINE_DB) as source_connections:
         env = runtime.airflow_env(warehouse_value, source_connections)
@@ -143,6 +144,8 @@ def main(argv: list[str] | None = None) -> None:
     demo = sub.add_parser("demo", help="generate the demo world and run its last night end to end")
     demo.add_argument("--seed", type=int, default=sim_world.DEFAULT_SEED)
     demo.add_argument("--ratings-per-day", type=int, default=400)
+    demo.add_argument("--bad-review-scale", type=float, default=sim_world.BAD_REVIEW_SCALE,
+                      help="share of the simulator's unscaled bad reviews to keep (1: about 4%% of ratings)")
     demo.set_defaults(func=cmd_demo)
     night = sub.add_parser("night", help="run one night against the sources the Airflow connections name")
     night.add_argument("--date", required=True, help="night D, YYYY-MM-DD")

@@ -24,10 +24,11 @@ from hcp.simulator.world import World
 
 
 def write_files_once(world: World, root: Path, ratings_per_day: int) -> dict[str, Path]:
-    """Write the file deliveries unless this very world (seed, size, dates) is already on disk."""
+    """Write the file deliveries unless this very world (seed, size, dates, bad reviews) is already on disk."""
     stamp = root / "world.json"
     identity = {"seed": world.seed, "ratings_per_day": ratings_per_day, "start": world.start.isoformat(),
-                "end": world.end.isoformat(), "ratings": len(world.ratings), "relistings": len(world.relistings)}
+                "end": world.end.isoformat(), "ratings": len(world.ratings), "relistings": len(world.relistings),
+                "bad_review_scale": world.bad_review_scale}
     roots = {name: root / name for name in ("app", "hall", "sms", "master")}
     if stamp.exists() and json.loads(stamp.read_text()) == identity:
         return roots
