@@ -72,20 +72,21 @@ def test_every_night_reconciles_and_incremental_marts_equal_a_full_refresh(wareh
     # replies whose case is listed days late were held, then passed; cases never listed ended in quarantine
     assert held.get("passed", 0) > 0 and held.get("quarantined", 0) > 0
 
-    # One more night lists a case again, corrected: completed ten days later than first listed; and a hall
-    # delivers a rating again, its time corrected ten days later. Both days lie weeks before the nights any
-    # other change touches. The night must count each on its new day and no more on its old one.
+    # One more night lists a case again, corrected: completed ten days later than first listed; lists another
+    # again with no completed date at all; and a hall delivers a rating again, its time corrected ten days
+    # later. The days lie weeks before the nights any other change touches. The night must count each on its
+    # new day and no more on its old one.
     after = demo_world.end + timedelta(days=1)
     old_day, new_day = demo_world.start + timedelta(days=10), demo_world.start + timedelta(days=20)
     relisted = {c.case_no for c in demo_world.relistings}
-    moved = next(c for c in demo_world.cases
-                 if c.listed_on == c.completed_at.date() == old_day and c.case_no not in relisted)
+    moved, uncompleted = [c for c in demo_world.cases
+                          if c.listed_on == c.completed_at.date() == old_day and c.case_no not in relisted][:2]
 
     def cases_completed():
         return dict(query(warehouse_db, "select completed_date, sum(cases_completed)::int "
                                         "from intermediate.int_case_counts_daily "
-                                        "where org_code = %s and completed_date in (%s, %s) group by 1",
-                          moved.org_code, old_day, new_day))
+                                        "where org_code in %s and completed_date in (%s, %s) group by 1",
+                          (moved.org_code, uncompleted.org_code), old_day, new_day))
 
     rating = next(r for r in demo_world.ratings_on("hall", old_day) if r.level < 4)
 
@@ -103,11 +104,14 @@ def test_every_night_reconciles_and_incremental_marts_equal_a_full_refresh(wareh
         cases.write(f"{moved.case_no},{moved.item_code},{moved.org_code},{moved.platform_code},"
                     f"{moved.staff_no or ''},{moved.applicant_type},{moved.submitted_at:%Y-%m-%d %H:%M:%S},"
                     f"{moved.completed_at + (new_day - old_day):%Y-%m-%d %H:%M:%S}\n")
+        cases.write(f"{uncompleted.case_no},{uncompleted.item_code},{uncompleted.org_code},"
+                    f"{uncompleted.platform_code},{uncompleted.staff_no or ''},{uncompleted.applicant_type},"
+                    f"{uncompleted.submitted_at:%Y-%m-%d %H:%M:%S},\n")
     for source in ("master", "hall"):
         batch = SOURCES[source].extract(warehouse_db, after)
         validation.judge_batch(warehouse_db, source, batch.batch_id, after)
     dbt.run(["run"], night=after)
-    assert cases_completed() == {old_day: before[old_day] - 1, new_day: before.get(new_day, 0) + 1}
+    assert cases_completed() == {old_day: before[old_day] - 2, new_day: before.get(new_day, 0) + 1}
     assert ratings_counted() == {old_day: ratings_before[old_day] - 1, new_day: ratings_before.get(new_day, 0) + 1}
 
     # late versions, follow-ups, events, released SMS replies and corrected listings all reached the

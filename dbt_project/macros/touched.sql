@@ -46,6 +46,20 @@
     where batch_id in ({{ night_batch_ids() }})
 {%- endmacro %}
 
+{#- A pre-hook for int_cases_rated: forget the cases tonight's listings say are not completed (after all). The
+    night's rows replace only the completed ones. -#}
+{% macro forget_uncompleted_cases() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where case_no in (
+            select case_no from {{ ref('int_cases_deduplicated') }}
+            where batch_id in ({{ night_batch_ids() }}) and completed_date is null
+        )
+    {%- else -%}
+        select 1
+    {%- endif -%}
+{%- endmacro %}
+
 {#- A pre-hook for int_bad_reviews: forget the bad reviews of the ratings night D touches. Those still at a
     bad level are computed again; a new version may have taken one out of the bad levels. -#}
 {% macro forget_touched_bad_reviews() -%}

@@ -67,7 +67,8 @@ select
     {{ columns | join(', ') }},
     case
         when is_kept then replaced_completed_date
-        when kept_completed_date <> completed_date then kept_completed_date
+        -- a listing with no completed date takes the case out of its day
+        when completed_date is distinct from kept_completed_date then kept_completed_date
     end as replaced_completed_date
 from ranked
 where listing_rank = 1

@@ -3,6 +3,7 @@
         materialized='incremental',
         unique_key='case_no',
         incremental_strategy='delete+insert',
+        pre_hook="{{ forget_uncompleted_cases() }}",
         indexes=[
             {'columns': ['case_no'], 'unique': true},
             {'columns': ['completed_date']},
