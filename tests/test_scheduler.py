@@ -7,7 +7,6 @@ built from them, and the run is recorded as degraded naming pc. Night 2: the con
 operator fixes it (in Airflow's own store), and pc catches up from its watermark with no gap.
 """
 import json
-import secrets
 import shutil
 import socket
 import subprocess
@@ -17,7 +16,7 @@ import psycopg2
 import pytest
 
 from hcp import connections, runtime, settings
-from hcp.cluster import Cluster
+from hcp.cluster import Cluster, execution_api_env
 from hcp.simulator.demo import demo_sources
 from tests.conftest import TEST_RATINGS_PER_DAY, free_port, query
 
@@ -74,12 +73,8 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
             "AIRFLOW__CELERY__RESULT_BACKEND": f"db+postgresql://{metadata}",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
             "AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__VISIBILITY_TIMEOUT": "21600",
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
-            "AIRFLOW__API__PORT": str(api_port),
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            **execution_api_env(api_port),  # its schedule is manual: only the nights the test triggers
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
-            "HCP_NIGHTLY_SCHEDULE": "manual",  # only the nights the test triggers
             "HCP_TASK_RETRIES": "0",  # a source that is down fails at once
         })
         env.pop(connections.env_var("hcp_pc"), None)

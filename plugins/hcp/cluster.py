@@ -22,18 +22,26 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def local_executor_env(env: dict[str, str], api_port: int, parallelism: int) -> dict[str, str]:
-    """``env`` for components that run tasks with the LocalExecutor, ``parallelism`` at a time, through the
-    Execution API of an api-server on ``api_port``, on triggered runs only."""
+def execution_api_env(api_port: int) -> dict[str, str]:
+    """What every component needs to run tasks through the Execution API of an api-server on ``api_port``
+    (one JWT secret for all of them), picking up DAG files quickly, on triggered runs only."""
     return {
-        **env,
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{api_port}/execution/",
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_hex(16),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "HCP_NIGHTLY_SCHEDULE": "manual",
+    }
+
+
+def local_executor_env(env: dict[str, str], api_port: int, parallelism: int) -> dict[str, str]:
+    """``env`` for components that run tasks with the LocalExecutor, ``parallelism`` at a time, through the
+    Execution API of an api-server on ``api_port``, on triggered runs only."""
+    return {
+        **env,
+        **execution_api_env(api_port),
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": str(parallelism),
     }
 
 
