@@ -69,11 +69,14 @@ def rating_versions(conn, night: date) -> dict[str, tuple[int, int]]:
         cur.execute("select to_regclass('marts.fct_ratings') is not null")
         if not cur.fetchone()[0]:  # dbt has not built the marts yet (a night that failed before it)
             return {}
-        night_batches = "select batch_id from audit.batches where night = %(night)s"
+        # The ids as values, not a subquery: through a staging view's anti-joins the planner would join a
+        # subquery last, after reading every version ever delivered (20 s on 30 nights of 1M ratings).
+        cur.execute("select coalesce(array_agg(batch_id), '{}') from audit.batches where night = %s", (night,))
+        night_batches = cur.fetchone()[0]
         # counted per staging view: the union view computes the keyed hashes, which need dbt's session key
         delivered = " union all ".join(
             f"select '{c}' as channel, count(*) as versions "
-            f"from staging.stg_{c}__{'replies' if c == 'sms' else 'evaluations'} where batch_id in ({night_batches})"
+            f"from staging.stg_{c}__{'replies' if c == 'sms' else 'evaluations'} where batch_id = any(%(batches)s)"
             for c in RATING_CHANNELS)
         cur.execute(
             f"""
@@ -81,10 +84,10 @@ def rating_versions(conn, night: date) -> dict[str, tuple[int, int]]:
             from ({delivered}) as delivered
             left join (
                 select channel, count(*) as versions from intermediate.int_ratings_deduplicated
-                where batch_id in ({night_batches}) group by channel
+                where batch_id = any(%(batches)s) group by channel
             ) as latest using (channel)
             """,
-            {"night": night},
+            {"batches": night_batches},
         )
         return {channel: (current, older) for channel, current, older in cur.fetchall()}
 
