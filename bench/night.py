@@ -242,7 +242,17 @@ def task_seconds(airflow_db: dict) -> dict:
             """
         )
         validate, dbt_seconds = cur.fetchone()
-    return {"validate": float(validate), "dbt": float(dbt_seconds), "dbt_nodes": dbt_node_seconds(airflow_db)}
+        # every task outside dbt on its own (extracts, validations, docs, the report): where the rest goes
+        cur.execute(
+            """
+            select task_id, extract(epoch from end_date - start_date) from task_instance
+            where dag_id = 'hcp_nightly' and task_id not like 'dbt.%%' and end_date is not null
+              and run_id = (select run_id from dag_run where dag_id = 'hcp_nightly' order by start_date desc limit 1)
+            """
+        )
+        tasks = {task_id: round(float(seconds), 1) for task_id, seconds in cur.fetchall()}
+    return {"validate": float(validate), "dbt": float(dbt_seconds), "tasks": tasks,
+            "dbt_nodes": dbt_node_seconds(airflow_db)}
 
 
 def dbt_node_seconds(airflow_db: dict) -> dict:
@@ -322,7 +332,8 @@ def bench_size(label: str, repeat: int, with_to_sql: bool, history_days: int = 0
 
 def _print_run(label: str, i: int, repeat: int, run: dict) -> None:
     print(f"{label} run {i + 1}/{repeat}: " + ", ".join(f"{k}={v:.2f}" if isinstance(v, float) else f"{k}={v}"
-                                                       for k, v in run.items() if k != "dbt_nodes"), flush=True)
+                                                       for k, v in run.items() if k not in ("dbt_nodes", "tasks")),
+          flush=True)
 
 
 def _median(values: list):
@@ -412,11 +423,11 @@ def render_history(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def render_slowest_dbt_nodes(results: list[dict], top: int = 6) -> str:
-    """Per night measured, its slowest dbt tasks: where the dbt stage's time goes."""
+def render_slowest_dbt_nodes(results: list[dict], top: int = 6, key: str = "dbt_nodes") -> str:
+    """Per night measured, its slowest dbt tasks (or, with key="tasks", its slowest other tasks)."""
     lines = []
     for r in results:
-        tasks = sorted(r.get("dbt_nodes", {}).items(), key=lambda item: -item[1])[:top]
+        tasks = sorted(r.get(key, {}).items(), key=lambda item: -item[1])[:top]
         if tasks:
             history = f" on {_nights(r['history_days'])}" if r.get("history_days") else ""
             lines.append(f"- {_night_name(r)}{history}: " + ", ".join(f"{name[:60]} {seconds:.0f}" for name, seconds in tasks))
@@ -459,6 +470,10 @@ def write_benchmarks() -> None:
     history_table = f"## Nights on history\n\n{render_history(on_history)}\n\n" if on_history else ""
     slowest = render_slowest_dbt_nodes(results)
     slowest_table = f"## Slowest dbt nodes (seconds, from the dbt build of the measured night)\n\n{slowest}\n\n" if slowest else ""
+    others = render_slowest_dbt_nodes(results, key="tasks")
+    if others:
+        slowest_table += (f"## Slowest other tasks (seconds, from Airflow's record of the measured night; kept "
+                          f"since the eighth session)\n\n{others}\n\n")
     BENCHMARKS.write_text(f"{intro}\n## Machine\n\n{machine()}\n\n## Nights\n\n{render(nights)}\n\n"
                           f"{history_table}{slowest_table}Measured (date, commit, command):\n\n{dated}\n")
 
