@@ -18,21 +18,26 @@
 {% if is_incremental() %}
 
 -- A night touches a million cases of tens of millions: the planner would hash-join the whole history to
--- find them. Each touched case is looked up by its index instead (LIMIT and OFFSET 0 keep the lookups from
--- being flattened back into such joins).
-with touched_cases as (
+-- find them. Most are the night's own snapshot, which the batch index reads in order; the others (cases of
+-- the ratings it touches, listed on earlier nights) are looked up by index one by one (LIMIT and OFFSET 0
+-- keep the lookups from being flattened back into such joins). Taken in the snapshot's order, the cases'
+-- lookups into fct_ratings follow its case index in order too: on 30 nights of 1M the select took 9-10 s,
+-- against 30-37 s for the same cases taken in hash order.
+with cases as (
 
-    select distinct case_no from ({{ touched_case_nos() }}) as touched
-
-),
-
-cases as (
-
+    select * from {{ ref('int_cases_deduplicated') }}
+    where batch_id in ({{ night_batch_ids() }}) and completed_date is not null
+    union all
     select listed.*
-    from touched_cases
+    from (
+        select case_no from {{ ref('int_ratings_touched') }}
+        where case_no is not null
+        except
+        {{ listed_case_nos() }}
+    ) as listed_before
     cross join lateral (
         select * from {{ ref('int_cases_deduplicated') }} as listed
-        where listed.case_no = touched_cases.case_no and listed.completed_date is not null
+        where listed.case_no = listed_before.case_no and listed.completed_date is not null
         limit 1
     ) as listed
 
@@ -41,10 +46,10 @@ cases as (
 rated_cases as (
 
     select case_no
-    from touched_cases
+    from cases
     where exists (
         select 1 from {{ ref('fct_ratings') }} as ratings
-        where ratings.case_no = touched_cases.case_no
+        where ratings.case_no = cases.case_no
             and not ratings.is_default_rating and not ratings.is_withdrawn and not ratings.is_struck_out
         offset 0
     )
