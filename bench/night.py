@@ -423,8 +423,8 @@ def render_history(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def render_slowest_dbt_nodes(results: list[dict], top: int = 6, key: str = "dbt_nodes") -> str:
-    """Per night measured, its slowest dbt tasks (or, with key="tasks", its slowest other tasks)."""
+def render_slowest(results: list[dict], key: str, top: int = 6) -> str:
+    """Per night measured, its slowest dbt nodes (key "dbt_nodes") or other tasks (key "tasks")."""
     lines = []
     for r in results:
         tasks = sorted(r.get(key, {}).items(), key=lambda item: -item[1])[:top]
@@ -468,9 +468,9 @@ def write_benchmarks() -> None:
     dated = "\n".join(f"- {_night_name(r)}{' on ' + _nights(r['history_days']) if r.get('history_days') else ''}: "
                       f"{r['date']}{', at ' + r['commit'] if r.get('commit') else ''}, `{r['command']}`" for r in results)
     history_table = f"## Nights on history\n\n{render_history(on_history)}\n\n" if on_history else ""
-    slowest = render_slowest_dbt_nodes(results)
+    slowest = render_slowest(results, "dbt_nodes")
     slowest_table = f"## Slowest dbt nodes (seconds, from the dbt build of the measured night)\n\n{slowest}\n\n" if slowest else ""
-    others = render_slowest_dbt_nodes(results, key="tasks")
+    others = render_slowest(results, "tasks")
     if others:
         slowest_table += (f"## Slowest other tasks (seconds, from Airflow's record of the measured night; kept "
                           f"since the eighth session)\n\n{others}\n\n")

@@ -1,5 +1,6 @@
 """Every night of the demo world, night after night, with files delivered daily: reconciliation holds on each,
 and the marts built incrementally over the last nights equal a full refresh."""
+import csv
 import json
 from dataclasses import replace
 from datetime import datetime, time, timedelta
@@ -100,13 +101,11 @@ def test_every_night_reconciles_and_incremental_marts_equal_a_full_refresh(wareh
     sim.write_hall_file(roots["hall"] / f"hall_{after:%Y%m%d}_{rating.hall_code}.csv",
                         [sim.hall_row(replace(rating, rated_at=rating.rated_at + (new_day - old_day)))])
     folder = sim.write_master_day(demo_world, roots["master"], after)
-    with (folder / "cases.csv").open("a", encoding="utf-8") as cases:
-        cases.write(f"{moved.case_no},{moved.item_code},{moved.org_code},{moved.platform_code},"
-                    f"{moved.staff_no or ''},{moved.applicant_type},{moved.submitted_at:%Y-%m-%d %H:%M:%S},"
-                    f"{moved.completed_at + (new_day - old_day):%Y-%m-%d %H:%M:%S}\n")
-        cases.write(f"{uncompleted.case_no},{uncompleted.item_code},{uncompleted.org_code},"
-                    f"{uncompleted.platform_code},{uncompleted.staff_no or ''},{uncompleted.applicant_type},"
-                    f"{uncompleted.submitted_at:%Y-%m-%d %H:%M:%S},\n")
+    with (folder / "cases.csv").open("a", encoding="utf-8", newline="") as cases:
+        csv.writer(cases, lineterminator="\n").writerows([
+            sim.case_row(replace(moved, completed_at=moved.completed_at + (new_day - old_day))),
+            sim.case_row(replace(uncompleted, completed_at=None)),
+        ])
     for source in ("master", "hall"):
         batch = SOURCES[source].extract(warehouse_db, after)
         validation.judge_batch(warehouse_db, source, batch.batch_id, after)

@@ -12,7 +12,7 @@ import json
 from datetime import UTC, date, timedelta
 from pathlib import Path
 
-from hcp.simulator.world import LEVEL_NAMES, Rating, World
+from hcp.simulator.world import LEVEL_NAMES, Case, Rating, World
 from hcp.timeutil import BEIJING
 
 APP_PART_ROWS = 5000
@@ -99,6 +99,12 @@ def write_sms_day(world: World, root: Path, day: date) -> Path:
 
 # ---------- master data: {path}/YYYY-MM-DD/{agencies,platforms,staff,service_items,cases}.csv + _SUCCESS
 
+def case_row(c: Case) -> list:
+    """A case as cases.csv lists it; no completed_at leaves the field empty."""
+    return [c.case_no, c.item_code, c.org_code, c.platform_code, c.staff_no or "", c.applicant_type,
+            f"{c.submitted_at:%Y-%m-%d %H:%M:%S}", f"{c.completed_at:%Y-%m-%d %H:%M:%S}" if c.completed_at else ""]
+
+
 def write_master_day(world: World, root: Path, day: date, success: bool = True) -> Path:
     folder = root / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
@@ -116,9 +122,7 @@ def write_master_day(world: World, root: Path, day: date, success: bool = True) 
                                for i in world.items]),
         "cases.csv": (["case_no", "item_code", "org_code", "platform_code", "staff_no", "applicant_type",
                        "submitted_at", "completed_at"],
-                      [[c.case_no, c.item_code, c.org_code, c.platform_code, c.staff_no or "", c.applicant_type,
-                        f"{c.submitted_at:%Y-%m-%d %H:%M:%S}", f"{c.completed_at:%Y-%m-%d %H:%M:%S}"]
-                       for c in world.cases_listed_on(day)]),
+                      [case_row(c) for c in world.cases_listed_on(day)]),
     }
     for name, (header, rows) in tables.items():
         buffer = io.StringIO()
