@@ -17,17 +17,34 @@
 -- closed, closed with the verification still undecided, or counted on a provisional calendar. Every other
 -- row is settled: no later night computes it differently (an operator's change to already published
 -- calendar years needs a full refresh).
+{#- the rating's columns a review keeps: a settled review carries them, so a night reads them back from it -#}
+{%- set rating_columns = [
+    'channel', 'evaluation_id', 'case_no', 'item_code', 'org_code', 'platform_code', 'staff_no', 'level_code',
+    'reason_codes', 'rated_at', 'rated_date', 'is_superseded', 'is_default_rating',
+] %}
 {% if is_incremental() %}
 
-with recomputed as (
+with touched_bad_ratings as (
 
-    -- the touched ratings at a bad level (the pre-hook has forgotten all touched ones)
-    select touched.channel || ':' || touched.evaluation_id as rating_key
+    -- the touched ratings at a bad level (the pre-hook has forgotten all touched ones), a few thousand a
+    -- night: fct_ratings' primary key finds each
+    select ratings.rating_key, ratings.{{ rating_columns | join(', ratings.') }},
+        ratings.is_withdrawn, ratings.is_struck_out
     from {{ ref('int_ratings_touched') }} as touched
     inner join {{ ref('level_points') }} as level_points on touched.level_code = level_points.level_code
-    where level_points.is_bad_review
-    union
-    select bad_review_key
+    inner join {{ ref('fct_ratings') }} as ratings
+        on ratings.rating_key = touched.channel || ':' || touched.evaluation_id
+    where level_points.is_bad_review and ratings.is_bad_level
+
+),
+
+unsettled_reviews as (
+
+    -- the reviews whose standing still moves with the night. Their ratings are not touched (the pre-hook
+    -- kept them), so they are as the review has them, neither withdrawn nor struck out (those are settled):
+    -- read back from the review, not looked up in fct_ratings, which a backlog of this size would scan whole
+    select bad_review_key as rating_key, {{ rating_columns | join(', ') }},
+        false as is_withdrawn, false as is_struck_out
     from {{ this }}
     where status in ('open', 'no_order')
         or calendar_provisional
@@ -35,14 +52,11 @@ with recomputed as (
 
 ),
 
--- a plain join: the planner probes fct_ratings' primary key for a few thousand reviews and hashes for a
--- million (measured on 1.3M, 30 nights of 1M: 25 s forced through the index, 6 s by hash)
 bad_ratings as (
 
-    select ratings.*
-    from recomputed
-    inner join {{ ref('fct_ratings') }} as ratings on recomputed.rating_key = ratings.rating_key
-    where ratings.is_bad_level
+    select * from touched_bad_ratings
+    union all
+    select * from unsettled_reviews
 
 ),
 
@@ -50,7 +64,8 @@ bad_ratings as (
 
 with bad_ratings as (
 
-    select * from {{ ref('fct_ratings') }}
+    select rating_key, {{ rating_columns | join(', ') }}, is_withdrawn, is_struck_out
+    from {{ ref('fct_ratings') }}
     where is_bad_level
 
 ),
