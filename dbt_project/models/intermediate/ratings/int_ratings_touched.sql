@@ -21,29 +21,29 @@ with moved as (
 relisted as (
 
     -- SMS replies whose case a snapshot lists tonight: they take its agency, item, platform and staff
-    select channel, evaluation_id
+    select channel, evaluation_id, case_no, rated_date, level_code
     from {{ ref('int_ratings_deduplicated') }}
     where channel = 'sms' and case_no in ({{ listed_case_nos() }})
 
 ),
 
+-- a rating may be here more than once: same_case takes each once
 night_ratings as (
 
     select channel, evaluation_id, case_no, rated_date, level_code
     from {{ ref('int_ratings_deduplicated') }}
     where batch_id in ({{ night_batch_ids }})
-    union
+    union all
     -- the table itself, not a CTE read twice: PostgreSQL would materialize all of it
     select channel, evaluation_id, case_no, rated_date, level_code
     from {{ ref('int_ratings_deduplicated') }}
-    where (channel, evaluation_id) in (
-        select channel, evaluation_id from moved
-        union
-        select channel, evaluation_id from relisted
-    )
+    where (channel, evaluation_id) in (select channel, evaluation_id from moved)
+    union all
+    select channel, evaluation_id, case_no, rated_date, level_code from relisted
 
 ),
 
+-- every rating on their cases, each once (a rating is on its own case); a night rating with a case is one
 same_case as (
 
     select ratings.channel, ratings.evaluation_id, ratings.case_no, ratings.rated_date, ratings.level_code
@@ -53,11 +53,14 @@ same_case as (
 
 ),
 
+-- union all: the two parts cannot share a rating, so the million rows are not deduplicated again
 touched as (
 
-    select channel, evaluation_id, case_no, rated_date, level_code from night_ratings
-    union
     select channel, evaluation_id, case_no, rated_date, level_code from same_case
+    union all
+    -- a rating without a case number has no other rating to bring
+    select distinct channel, evaluation_id, case_no, rated_date, level_code from night_ratings
+    where case_no is null
 
 )
 
