@@ -453,6 +453,12 @@ def _commit() -> str | None:
     return head + ("+" if dirty else "")
 
 
+def _runs(r: dict) -> str:
+    """A night on history measured once though the command asked for more: no room on disk for a copy."""
+    asked = int(r["command"].split("--repeat ")[1].split()[0]) if "--repeat " in r.get("command", "") else 1
+    return " (measured once: no room on disk for a copy of the history)" if r["repeat"] < asked else ""
+
+
 def result_path(label: str, history_days: int, slots: int | None = None) -> Path:
     on_history = f"-on-{history_days}d" if history_days else ""
     return RESULTS / f"night-{label}{on_history}{f'-scheduler-{slots}' if slots else ''}.json"
@@ -466,7 +472,8 @@ def write_benchmarks() -> None:
     on_history = [r for r in results if r.get("history_days")]
     intro = (Path(__file__).parent / "BENCHMARKS.intro.md").read_text()
     dated = "\n".join(f"- {_night_name(r)}{' on ' + _nights(r['history_days']) if r.get('history_days') else ''}: "
-                      f"{r['date']}{', at ' + r['commit'] if r.get('commit') else ''}, `{r['command']}`" for r in results)
+                      f"{r['date']}{', at ' + r['commit'] if r.get('commit') else ''}, `{r['command']}`{_runs(r)}"
+                      for r in results)
     history_table = f"## Nights on history\n\n{render_history(on_history)}\n\n" if on_history else ""
     slowest = render_slowest(results, "dbt_nodes")
     slowest_table = f"## Slowest dbt nodes (seconds, from the dbt build of the measured night)\n\n{slowest}\n\n" if slowest else ""
