@@ -29,12 +29,7 @@
         group by days.completed_date
         union
         select cases.completed_date
-        from (
-            select case_no from {{ ref('int_ratings_touched') }}
-            where case_no is not null
-            except
-            {{ listed_case_nos() }}
-        ) as listed_before
+        from ({{ cases_listed_before() }}) as listed_before
         cross join lateral (
             select completed_date from {{ ref('int_cases_rated') }} as cases
             where cases.case_no = listed_before.case_no and cases.completed_date is not null
@@ -51,6 +46,15 @@
 {% macro listed_case_nos() -%}
     select case_no from {{ ref('int_cases_deduplicated') }}
     where batch_id in ({{ night_batch_ids() }})
+{%- endmacro %}
+
+{#- The cases of the ratings night D rebuilds that tonight's snapshots do not list (listed on earlier
+    nights, if at all). EXCEPT, not NOT EXISTS: see touched_case_days. -#}
+{% macro cases_listed_before() -%}
+    select case_no from {{ ref('int_ratings_touched') }}
+    where case_no is not null
+    except
+    {{ listed_case_nos() }}
 {%- endmacro %}
 
 {#- A pre-hook for int_cases_rated: forget the cases tonight's listings say are not completed (after all). The

@@ -29,12 +29,7 @@ with cases as (
     where batch_id in ({{ night_batch_ids() }}) and completed_date is not null
     union all
     select listed.*
-    from (
-        select case_no from {{ ref('int_ratings_touched') }}
-        where case_no is not null
-        except
-        {{ listed_case_nos() }}
-    ) as listed_before
+    from ({{ cases_listed_before() }}) as listed_before
     cross join lateral (
         select * from {{ ref('int_cases_deduplicated') }} as listed
         where listed.case_no = listed_before.case_no and listed.completed_date is not null
