@@ -57,6 +57,25 @@ def test_values_copy_must_escape_land_as_given(warehouse_db, values):
                                f"where evaluation_id = '{values[0]}'") == [expected]
 
 
+def test_the_planner_knows_each_new_batch_by_its_size(warehouse_db):
+    """Validation and dbt pick a batch by its id. Planned as one row when it holds thousands, their joins
+    turn quadratic (BENCHMARKS.md): each load teaches the statistics its batch, the first one every column."""
+    def batch(n_rows, first_id):
+        def read(watermark):
+            rows = [[i + 1, f"E{first_id + i:07d}", "5", "好"] for i in range(n_rows)]
+            yield loading.Page("raw.pc_evaluations", COLUMNS, "page 1", rows)
+        return read
+
+    for night, n_rows in ((29, 3000), (30, 400), (31, 4000)):
+        result = loading.land_batch(warehouse_db, source="pc", night=date(2026, 10, night),
+                                    read_pages=batch(n_rows, night * 10_000))
+        plan = fetch(warehouse_db, "explain (format json) select * from raw.pc_evaluations "
+                                   f"where _batch_id = {result.batch_id}")[0][0]
+        assert n_rows / 2 < plan[0]["Plan"]["Plan Rows"] < n_rows * 2, (night, plan[0]["Plan"]["Plan Rows"])
+    assert fetch(warehouse_db, "select count(*) from pg_stats where schemaname = 'raw' "
+                               "and tablename = 'pc_evaluations' and attname = 'evaluation_id'") == [(1,)]
+
+
 def test_a_load_killed_halfway_leaves_nothing_and_the_rerun_completes(warehouse_db):
     script = textwrap.dedent(f"""
         import sys

@@ -219,10 +219,17 @@ def land_batch(
 def _analyze(conn, tables: set[str]) -> None:
     """Statistics that know the new batch. A night adds a few percent to a table with history, too little for
     autovacuum to analyze it: validation and dbt, which select the batch by its id, would be planned as if it
-    held one row (nested loops over tens of thousands of rows). A sample of 30,000 rows: a second at most."""
+    held one row (nested loops over tens of thousands of rows).
+
+    A table's first batch analyzes every column. After that only ``_batch_id``, on 3,000 rows (its statistics
+    target, warehouse.sql): a night barely moves the other columns, which autovacuum analyzes once the table
+    has grown by a tenth. The whole sample of 30,000 rows reads as many pages scattered over a table with
+    history: 2-4 s a table on 30 nights at 1M a night, against 0.2 s."""
     with conn.cursor() as cur:
         for table in sorted(tables):
-            cur.execute(f"analyze {table}")
+            cur.execute("select reltuples < 0 from pg_class where oid = %s::regclass", (table,))
+            (never_analyzed,) = cur.fetchone()
+            cur.execute(f"analyze {table}" if never_analyzed else f"analyze {table} (_batch_id)")
     conn.commit()
 
 
