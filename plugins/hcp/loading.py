@@ -283,9 +283,10 @@ def as_json_text(value: object) -> str | None:
 
 
 def json_values(item: dict, fields: Sequence[str]) -> list[str | None]:
-    """The fields of a JSON item as ``as_json_text`` gives them. Most are strings or missing, taken as they are
-    without a call: this runs for every field of every row."""
-    return [v if v is None or v.__class__ is str else as_json_text(v) for v in map(item.get, fields)]
+    """The fields of a JSON item as ``as_json_text`` gives them. Most are strings, integers or missing, taken
+    without a call to it: this runs for every field of every row."""
+    return [v if v is None or v.__class__ is str else str(v) if v.__class__ is int else as_json_text(v)
+            for v in map(item.get, fields)]
 
 
 def field_drift(items: Sequence[dict], contract: Sequence[str], optional: Sequence[str] = ()) -> frozenset[str]:
@@ -293,7 +294,7 @@ def field_drift(items: Sequence[dict], contract: Sequence[str], optional: Sequen
     ``optional``), and fields it does not name. One odd item is a bad row, judged by the row rules."""
     if not items:
         return frozenset()
-    keys = set().union(*(set(item) for item in items))
+    keys = set().union(*items)  # a dict iterates its keys
     expected = set(contract)
     return frozenset({f"missing {k}" for k in expected - keys - set(optional)}
                      | {f"unexpected {k}" for k in keys - expected})
