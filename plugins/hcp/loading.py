@@ -52,6 +52,8 @@ class Page:
     taken: TakenFile | None = None  # set on the last page of a file: the file counts as taken
     rejected: Sequence[Rejected] = field(default_factory=tuple)
     drift: frozenset[str] = frozenset()  # "missing <field>" / "unexpected <field>": the source left its contract
+    # rows already as COPY text, a line each, the line number as its last value (``rows`` is then empty)
+    copy_text: str | None = None
 
 
 @dataclass(frozen=True)
@@ -157,6 +159,14 @@ def land_batch(
                     columns = ", ".join([*page.columns, "_batch_id", "_source_page", "_line_no"])
                     cur.copy_expert(f"copy {page.table} ({columns}) from stdin",
                                     _copy_buffer(page.rows, batch_id, page.label))
+                    landed += cur.rowcount
+                    tables_landed.add(page.table)
+                if page.copy_text:
+                    columns = ", ".join([*page.columns, "_line_no", "_batch_id", "_source_page"])
+                    # COPY text escapes a newline inside a value: every newline ends a row
+                    suffix = f"\t{batch_id}\t{_copy_value(page.label)}\n"
+                    cur.copy_expert(f"copy {page.table} ({columns}) from stdin",
+                                    io.StringIO(page.copy_text.replace("\n", suffix)))
                     landed += cur.rowcount
                     tables_landed.add(page.table)
                 if page.rejected:

@@ -6,7 +6,7 @@ from datetime import datetime
 import psycopg2
 import pytest
 
-from hcp import connections
+from hcp import connections, loading
 from hcp.simulator import hotline_db
 from hcp.sources import hotline
 from tests.conftest import NIGHT, query
@@ -60,3 +60,28 @@ def test_a_source_that_is_down_fails_alone_without_its_password(warehouse_db, mo
         hotline.extract(warehouse_db, NIGHT)
     assert "hotline-pw-93kd" not in str(failure.value) and "hotline-pw-93kd" not in caplog.text
     assert query(warehouse_db, "select count(*) from audit.watermarks") == [(0,)]
+
+
+def test_pages_land_values_as_written_and_resume_after_the_last_row(warehouse_db, hotline_source):
+    """Pages come as COPY text out of the source: times to the microsecond, NULLs, tabs and newlines in text
+    land as they were written, and each page starts after the last row of the one before."""
+    with hotline_source.cursor() as cur:
+        cur.execute("delete from public.hotline_evaluation")
+        cur.execute("""
+            insert into public.hotline_evaluation
+            select 900000000 + n, 'GD' || n, 'C' || n, null, E'dept\\t' || n, E'area\\n' || n, 'P1', null, '满意',
+                   null, timestamptz '2026-10-31 10:00:00.000120+08' + (n / 2) * interval '1 second', '13800000000',
+                   n % 2 = 0
+            from generate_series(1, 25) as n""")
+    hotline_source.commit()
+    pages = list(hotline.read_pages(hotline_source, None, page_rows=4))
+    assert [p.label for p in pages][:2] == ["rows 1-4", "rows 5-8"] and pages[-1].label == "rows 25-25"
+    assert pages[0].watermark == "2026-10-31T10:00:02.000120+08:00"  # the 4th row's: n = 4, 2 s on
+    batch = loading.land_batch(warehouse_db, source=hotline.SOURCE, night=NIGHT,
+                               read_pages=lambda since: hotline.read_pages(hotline_source, since, page_rows=4))
+    assert batch.rows_landed == 25 and batch.watermark_after == "2026-10-31T10:00:12.000120+08:00"
+    assert query(warehouse_db, "select count(distinct id), max(_line_no) from raw.hotline_evaluations "
+                               "where _batch_id = %s", batch.batch_id) == [(25, 25)]
+    assert query(warehouse_db, "select item_code, dept_code, area_code, modified_time, is_deleted, _source_page "
+                               "from raw.hotline_evaluations where id = '900000007'") == [
+        (None, "dept\t7", "area\n7", "2026-10-31T10:00:03.000120+08:00", "false", "rows 5-8")]
