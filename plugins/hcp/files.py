@@ -1,8 +1,8 @@
 """Reading delivered files: checksums, completeness markers, and CSV that keeps every bad row with a reason.
 
-A file is read twice: once to checksum it (and, for .gz, to prove the stream
-is whole) so a file already taken is skipped before any row lands, and once
-to parse it. If the bytes differ between the two reads the file was replaced
+A file is read twice: once to checksum it, so a file already taken is skipped
+before any row lands, and once to parse it (a .gz stream is proven whole before
+its first row lands). If the bytes differ between the two reads the file was replaced
 while being read, and the batch fails rather than land a mix.
 """
 from __future__ import annotations
@@ -38,39 +38,39 @@ class Fingerprint:
 
 
 def fingerprint(path: Path) -> Fingerprint:
-    checksum, size = _checksum(path)
-    problem = None
-    if path.name.endswith(".gz") and size:
-        problem = _gzip_problem(path)
-    return Fingerprint(checksum, size, problem)
-
-
-def _checksum(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
     with open(path, "rb") as f:
         while block := f.read(CHUNK):
             digest.update(block)
             size += len(block)
-    return digest.hexdigest(), size
+    return Fingerprint(digest.hexdigest(), size)
 
 
-def _gzip_problem(path: Path) -> str | None:
+def gunzip(path: Path, keep_up_to: int) -> tuple[bytes | None, str | None]:
+    """A gzip file decompressed in one pass: its bytes when they come to at most ``keep_up_to`` (else None), and
+    the quarantine reason when the stream is not whole. A stream is proven whole before any row of it lands;
+    a file too large to hold is proven by this pass and parsed by a second one."""
+    chunks: list[bytes] | None = []
+    size = 0
     try:
         with gzip.open(path, "rb") as f:
-            while f.read(CHUNK):
-                pass
+            while block := f.read(CHUNK):
+                size += len(block)
+                if chunks is not None and size <= keep_up_to:
+                    chunks.append(block)
+                else:
+                    chunks = None
     except EOFError:
-        return "truncated_gzip"
+        return None, "truncated_gzip"
     except (OSError, zlib.error):
-        return "unreadable_file"
-    return None
+        return None, "unreadable_file"
+    return (b"".join(chunks) if chunks is not None else None), None
 
 
 def ensure_unchanged(path: Path, before: Fingerprint) -> None:
-    # the checksum alone: the bytes were just parsed, so a second gzip pass over them would prove nothing new
-    checksum, _ = _checksum(path)
-    if checksum != before.checksum:
+    after = fingerprint(path)
+    if after.checksum != before.checksum:
         raise FileChangedWhileReading(f"{path} changed while it was being read; the batch is rolled back")
 
 

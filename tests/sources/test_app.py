@@ -90,3 +90,15 @@ def test_a_folder_reexported_while_being_read_rolls_the_batch_back(warehouse_db,
     assert query(warehouse_db, "select count(*) from raw.app_evaluations") == [(0,)]
     assert query(warehouse_db, "select count(*) from audit.files_taken") == [(0,)]
     assert query(warehouse_db, "select status from audit.batches") == [("failed",)]
+
+
+def test_a_part_too_large_to_hold_is_checked_whole_then_read_from_the_file(warehouse_db, app_root, demo_world,
+                                                                          monkeypatch):
+    """Parts decompressed past KEEP_DECOMPRESSED are not held: proven whole by one pass, parsed by another."""
+    monkeypatch.setattr(app, "KEEP_DECOMPRESSED", 100)
+    truncated = app_root / f"dt={DAYS[1]}" / "part-0000.jsonl.gz"
+    truncated.write_bytes(truncated.read_bytes()[:-40])
+    result = app.extract(warehouse_db, NIGHT)
+    assert result.rows_landed == expected(demo_world, DAYS[:1]) and result.rows_rejected == 1
+    assert query(warehouse_db, "select reason from audit.quarantine") == [("truncated_gzip",)]
+    assert query(warehouse_db, "select max(_line_no) from raw.app_evaluations") == [(expected(demo_world, DAYS[:1]),)]
