@@ -8,9 +8,11 @@ while being read, and the batch fails rather than land a mix.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import hashlib
 import io
+import itertools
 import re
 import zlib
 from collections.abc import Iterator, Sequence
@@ -74,35 +76,38 @@ def ensure_unchanged(path: Path, before: Fingerprint) -> None:
         raise FileChangedWhileReading(f"{path} changed while it was being read; the batch is rolled back")
 
 
-def csv_records(text: io.TextIOBase, expected_header: Sequence[str]) -> Iterator[tuple[int, list[str] | None,
-                                                                                    loading.Rejected | None]]:
-    """(line number, fields, rejection) for each record; the header is checked first.
+_EMPTY = loading.Rejected(None, None, "")  # a file without even a header: nothing to land, nothing wrong
 
-    The stream must decode with ``errors="surrogateescape"``: undecodable bytes
-    then show as lone surrogates and the row is rejected as ``bad_encoding``.
-    """
-    reader = csv.reader(text)
+
+def _header_rejected(reader, expected_header: Sequence[str]) -> loading.Rejected | None:
+    """Reads the header from ``reader``: None when it is the expected one, else why the file cannot land."""
     try:
         header = next(reader)
     except StopIteration:
-        return  # an empty file: nothing to land
+        return _EMPTY
     if header and header[0].startswith(BOMS):
         header[0] = header[0][1:]
-    if [h.strip() for h in header] != list(expected_header):
-        missing = [h for h in expected_header if h not in header]
-        extra = [h for h in header if h not in expected_header]
-        detail = f"missing {missing}, unexpected {extra}" if missing or extra else f"order {header}"
-        yield 1, None, loading.Rejected(None, _visible(",".join(header)), check("header_mismatch"), detail)
-        return
+    if [h.strip() for h in header] == list(expected_header):
+        return None
+    missing = [h for h in expected_header if h not in header]
+    extra = [h for h in header if h not in expected_header]
+    detail = f"missing {missing}, unexpected {extra}" if missing or extra else f"order {header}"
+    return loading.Rejected(None, _visible(",".join(header)), check("header_mismatch"), detail)
+
+
+def _checked_records(reader, width: int, lines_before: int = 0) -> Iterator[tuple[int, list[str] | None,
+                                                                                loading.Rejected | None]]:
+    """The records after the header, each judged; ``lines_before`` the file's lines before the reader's first."""
     while True:
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, None, loading.Rejected(reader.line_num, None, check("wrong_field_count"), str(exc))
+            line = lines_before + reader.line_num
+            yield line, None, loading.Rejected(line, None, check("wrong_field_count"), str(exc))
             continue
-        line = reader.line_num
+        line = lines_before + reader.line_num
         if not row:
             continue
         record = ",".join(row)
@@ -110,9 +115,9 @@ def csv_records(text: io.TextIOBase, expected_header: Sequence[str]) -> Iterator
             yield line, None, loading.Rejected(line, _visible(record), check("bad_encoding"))
         elif "\x00" in record:
             yield line, None, loading.Rejected(line, record.replace("\x00", "\\x00"), check("nul_byte"))
-        elif len(row) != len(expected_header):
+        elif len(row) != width:
             yield line, None, loading.Rejected(line, record, check("wrong_field_count"),
-                                               f"{len(row)} fields, header has {len(expected_header)}")
+                                               f"{len(row)} fields, header has {width}")
         else:
             yield line, row, None
 
@@ -139,19 +144,73 @@ def paged(records: Iterator[tuple[int, list | None, loading.Rejected | None]], m
 
 def csv_file_pages(path: Path, name: str, print_: Fingerprint, *, table: str, columns: Sequence[str],
                    header: Sequence[str], encoding: str, extra: Sequence[str] = ()) -> Iterator[loading.Page]:
-    """Pages of one CSV file; ``extra`` values (from the file name) are appended to every row."""
+    """Pages of one CSV file; ``extra`` values (from the file name) are appended to every row.
+
+    A page of plain lines (no quote, lone carriage return, NUL, blank line or undecodable byte) goes to PostgreSQL
+    as CSV for COPY to parse, each line with its extra values and line number appended: no Python per value.
+    Should COPY refuse it (a line with too many or too few fields), the page is parsed here line by line
+    instead, and each bad line gets its reason. A page with a quote, which may open a field over several
+    lines, sends the rest of the file down the line-by-line path.
+    """
+    extra = list(extra)
+    # an empty field is NULL; a list, not a generator: this runs once for every row of every file
+    make_row = lambda line, fields: [line, *[v or None for v in fields], *extra]  # noqa: E731
+    plain_extras = not any(_UNPLAIN.search(v) for v in [*extra, name])
     with open(path, "rb") as raw:
         if raw.read(3) != b"\xef\xbb\xbf":  # a UTF-8 BOM, even before GB18030 text: tolerated, not data
             raw.seek(0)
         text = io.TextIOWrapper(raw, encoding=encoding, errors="surrogateescape", newline="")
-        extra = list(extra)
-        # an empty field is NULL; a list, not a generator: this runs once for every row of every file
-        make_row = lambda line, fields: [line, *[v or None for v in fields], *extra]  # noqa: E731
-        for rows, rejected in paged(csv_records(text, header), make_row):
-            yield loading.Page(table=table, columns=columns, label=name, rows=rows, rejected=rejected)
+        reader = csv.reader(text)
+        rejected = _header_rejected(reader, header)
+        if rejected is not None:
+            if rejected is not _EMPTY:
+                yield loading.Page(table=table, columns=columns, label=name, rows=[], rejected=[rejected])
+        else:
+            lines_before = reader.line_num
+            while lines := list(itertools.islice(text, PAGE_ROWS)):
+                body = "".join(lines)
+                if '"' in body or not plain_extras:
+                    records = _checked_records(csv.reader(itertools.chain(lines, text)), len(header), lines_before)
+                    for rows, rejected in paged(records, make_row):
+                        yield loading.Page(table=table, columns=columns, label=name, rows=rows, rejected=rejected)
+                    break
+                parse = functools.partial(_parsed_page, lines, lines_before, len(header), make_row)
+                if "\r" in body and body.count("\r") == body.count("\r\n"):  # Windows line ends, as the csv module reads them
+                    body = body.replace("\r\n", "\n")
+                if _UNPLAIN_BODY.search(body) or body.startswith("\n") or "\n\n" in body:
+                    rows, rejected = parse()
+                    yield loading.Page(table=table, columns=columns, label=name, rows=rows, rejected=rejected)
+                else:
+                    yield loading.Page(table=table, columns=columns, label=name, rows=[], parse=parse,
+                                       copy_text=_numbered(body, extra, lines_before + 1), copy_format="csv")
+                lines_before += len(lines)
     # Pages so far sit in the batch's open transaction: a file replaced meanwhile rolls them all back.
     ensure_unchanged(path, print_)
     yield taken_page(name, print_, table, columns)
+
+
+_UNPLAIN = re.compile('[,"\r\n\x00\udc80-\udcff]')  # what a value appended to a CSV line must not hold
+_UNPLAIN_BODY = re.compile("[\r\x00\udc80-\udcff]")  # lines COPY would read otherwise than the csv module
+
+
+def _numbered(body: str, extra: Sequence[str], first_line: int) -> str:
+    """CSV lines with the extra values and each line's number appended."""
+    lines = body.split("\n")
+    if lines[-1] == "":  # the usual last newline; a last line without one is a line all the same
+        lines.pop()
+    tail = "".join(f",{v}" for v in extra)
+    return "".join([f"{line}{tail},{n}\n" for n, line in enumerate(lines, start=first_line)])
+
+
+def _parsed_page(lines: list[str], lines_before: int, width: int, make_row) -> tuple[list, list[loading.Rejected]]:
+    """One page's lines parsed and judged here, line by line: (rows, rejected)."""
+    rows, rejected = [], []
+    for line, fields, rejection in _checked_records(csv.reader(lines), width, lines_before):
+        if rejection is not None:
+            rejected.append(rejection)
+        else:
+            rows.append(make_row(line, fields))
+    return rows, rejected
 
 
 def taken_page(name: str, print_: Fingerprint, table: str, columns: Sequence[str]) -> loading.Page:

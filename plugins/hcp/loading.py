@@ -9,6 +9,7 @@ server takes the current one, so reading the source and COPY overlap.
 """
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import msgspec
+import psycopg2
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,11 @@ class Page:
     taken: TakenFile | None = None  # set on the last page of a file: the file counts as taken
     rejected: Sequence[Rejected] = field(default_factory=tuple)
     drift: frozenset[str] = frozenset()  # "missing <field>" / "unexpected <field>": the source left its contract
-    # rows already as COPY text, a line each, the line number as its last value (``rows`` is then empty)
+    # Rows already as COPY input, a line each with the line number as its last value (``rows`` is then empty),
+    # in COPY's text or csv format. ``parse`` gives (rows, rejected) for them when COPY refuses the text.
     copy_text: str | None = None
+    copy_format: str = "text"
+    parse: Callable[[], tuple[Sequence[Sequence[object]], Sequence[Rejected]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -155,18 +160,18 @@ def land_batch(
             for page in _read_ahead(read_pages(watermark_before)):
                 bytes_read += page.bytes_read
                 drift |= page.drift
+                if page.copy_text:
+                    copied = _copy_text(cur, page, batch_id)
+                    if copied is None:  # refused: the page's rows and rejections, parsed line by line
+                        rows, rejected_rows = page.parse()
+                        page = dataclasses.replace(page, rows=rows, rejected=rejected_rows)
+                    else:
+                        landed += copied
+                        tables_landed.add(page.table)
                 if page.rows:
                     columns = ", ".join([*page.columns, "_batch_id", "_source_page", "_line_no"])
                     cur.copy_expert(f"copy {page.table} ({columns}) from stdin",
                                     _copy_buffer(page.rows, batch_id, page.label))
-                    landed += cur.rowcount
-                    tables_landed.add(page.table)
-                if page.copy_text:
-                    columns = ", ".join([*page.columns, "_line_no", "_batch_id", "_source_page"])
-                    # COPY text escapes a newline inside a value: every newline ends a row
-                    suffix = f"\t{batch_id}\t{_copy_value(page.label)}\n"
-                    cur.copy_expert(f"copy {page.table} ({columns}) from stdin",
-                                    io.StringIO(page.copy_text.replace("\n", suffix)))
                     landed += cur.rowcount
                     tables_landed.add(page.table)
                 if page.rejected:
@@ -224,6 +229,30 @@ def land_batch(
                          watermark_before, watermark)
     log.info("landed %s", result)
     return result
+
+
+def _copy_text(cur, page: Page, batch_id: int) -> int | None:
+    """COPY a page's ready text, each line given the batch and the page: the rows landed, or None when the
+    server refused the text and the page has a way to parse it instead (a savepoint undoes the attempt)."""
+    columns = ", ".join([*page.columns, "_line_no", "_batch_id", "_source_page"])
+    if page.copy_format == "csv":  # the page's name holds no comma, quote or newline (files.csv_file_pages)
+        statement, suffix = f"copy {page.table} ({columns}) from stdin with (format csv)", f",{batch_id},{page.label}\n"
+    else:
+        statement, suffix = f"copy {page.table} ({columns}) from stdin", f"\t{batch_id}\t{_copy_value(page.label)}\n"
+    # Neither format leaves a newline inside a value of these pages: every newline ends a row.
+    text = io.StringIO(page.copy_text.replace("\n", suffix))
+    if page.parse is None:
+        cur.copy_expert(statement, text)
+        return cur.rowcount
+    cur.execute("savepoint hcp_page")
+    try:
+        cur.copy_expert(statement, text)
+    except psycopg2.DataError:  # too many or too few fields on a line, a character the server will not take
+        cur.execute("rollback to savepoint hcp_page")
+        return None
+    copied = cur.rowcount
+    cur.execute("release savepoint hcp_page")
+    return copied
 
 
 def _analyze(conn, tables: set[str]) -> None:

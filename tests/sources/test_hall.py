@@ -52,3 +52,20 @@ def test_bad_bytes_a_bom_and_a_wrong_header(warehouse_db, hall_root):
                         ("hall_20261031_HHDR.csv", None, "header_mismatch", False)]
     assert query(warehouse_db, "select count(*) from raw.hall_evaluations where evaluation_no = 'HALLX1'") == [(1,)]
     assert result.rows_read == result.rows_landed + result.rows_rejected
+
+
+def test_a_bad_line_deep_in_a_large_file_is_the_only_one_that_does_not_land(warehouse_db, hall_root):
+    """Plain pages go to COPY as CSV; a page COPY refuses is parsed line by line, so only its bad line is kept
+    out, and every line keeps its own number."""
+    for path in hall_root.glob("hall_*.csv"):
+        path.unlink()
+    header = ",".join(hall.HEADER)
+    lines = [f"HE{n:06d},C{n},I1,D1,320000,P1,W1,,满意,,2026/10/31 10:00:00,138{n:08d}" for n in range(1, 25001)]
+    lines[12_344] = "HE012345,C12345,I1"  # line 12,346 of the file: too few fields, in the second page
+    (hall_root / f"hall_{NIGHT:%Y%m%d}_H1.csv").write_bytes("\r\n".join([header, *lines, ""]).encode("gb18030"))
+    result = hall.extract(warehouse_db, NIGHT)
+    assert (result.rows_landed, result.rows_rejected) == (24_999, 1)
+    assert query(warehouse_db, "select line_no, reason from audit.quarantine") == [(12_346, "wrong_field_count")]
+    assert query(warehouse_db, "select evaluation_no, staff_no, _line_no from raw.hall_evaluations "
+                               "where _line_no in (2, 12345, 12347, 25001) order by _line_no") == [
+        ("HE000001", None, 2), ("HE012344", None, 12_345), ("HE012346", None, 12_347), ("HE025000", None, 25_001)]
