@@ -84,20 +84,24 @@ def measure_night(env: dict[str, str], server: dict, night: date, slots: int | N
             started = time.monotonic()
             cli.run_night(env, night)
             wall = time.monotonic() - started
+    channels = [s.name for s in SOURCES.values() if s.is_channel]
     with psycopg2.connect(**{**server, "dbname": BENCH_DB}) as conn, conn.cursor() as cur:
-        cur.execute("select status, stages from audit.runs where night = %s", (night,))
-        [(status, stages)] = cur.fetchall()
+        cur.execute("select status from audit.runs where night = %s", (night,))
+        [(status,)] = cur.fetchall()
+        # a batch's own start to end: reading the source and COPY into raw with its bookkeeping (the run's
+        # stages round each source to 0.1 s, too coarse at 10k)
+        cur.execute("select coalesce(sum(extract(epoch from ended_at - started_at)), 0) from audit.batches "
+                    "where night = %s and source = any(%s) and ended_at is not null", (night, channels))
+        [(extract_and_land,)] = cur.fetchall()
         rows = 0
         for table in CHANNEL_TABLES:
             cur.execute(f"select count(*) from {table} where _batch_id in "
                         "(select batch_id from audit.batches where night = %s)", (night,))
             rows += cur.fetchone()[0]
     assert status == "succeeded", f"the bench night ended {status}"
-    channels = [s.name for s in SOURCES.values() if s.is_channel]
     return {
         "night": wall,
-        # a batch's own start to end: reading the source and COPY into raw with its bookkeeping
-        "extract_and_land": sum(stages.get(f"extract_{c}", 0) for c in channels),
+        "extract_and_land": float(extract_and_land),
         **task_seconds({**server, "dbname": BENCH_AIRFLOW_DB}),
         "channel_rows": rows,
         "peak_rss_mib": peak.mib,
