@@ -393,7 +393,7 @@ def render(results: list[dict]) -> str:
             f"{_fmt(r['extract_and_land'])} | {_fmt(indexed)} | {_fmt(ratio_indexed, '×')} | {_fmt(r['copy'])} | "
             f"{_fmt(ratio_copy, '×')} | {_fmt(r['to_sql'])} | "
             f"{_fmt(ratio_to_sql, '×')} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} | "
-            f"{r['peak_rss_mib']:.0f} MiB | {r['simulator_rss_mib']:.0f} MiB |")
+            f"{r['peak_rss_mib']:.0f} MiB | {_fmt(r.get('simulator_rss_mib'), 'MiB')} |")
     return "\n".join(lines)
 
 
