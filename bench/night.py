@@ -468,7 +468,8 @@ def _commit() -> str | None:
 def _runs(r: dict) -> str:
     """A night on history measured once though the command asked for more: no room on disk for a copy."""
     asked = int(r["command"].split("--repeat ")[1].split()[0]) if "--repeat " in r.get("command", "") else 1
-    return " (measured once: no room on disk for a copy of the history)" if r["repeat"] < asked else ""
+    history_once = r.get("history_days") and r["repeat"] == 1 < asked
+    return " (measured once: no room on disk for a copy of the history)" if history_once else ""
 
 
 def result_path(label: str, history_days: int, slots: int | None = None) -> Path:
