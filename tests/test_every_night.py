@@ -116,6 +116,10 @@ def test_every_night_reconciles_and_incremental_marts_equal_a_full_refresh(wareh
     # late versions, follow-ups, events, released SMS replies and corrected listings all reached the
     # incremental path; a full refresh of the same night must give the same marts
     incremental = mart_fingerprints(warehouse_db, FACTS)
+    touched = "select count(*) from intermediate.int_ratings_touched where channel = 'hall' and evaluation_id = %s"
+    assert query(warehouse_db, touched, rating.evaluation_id) == [(1,)]
     dbt.run(["run", "--full-refresh"], night=after)
     assert mart_fingerprints(warehouse_db, FACTS) == incremental
+    # a full refresh builds every model whole: the list of what the night touched is left empty
+    assert query(warehouse_db, "select count(*) from intermediate.int_ratings_touched") == [(0,)]
     assert incremental["fct_ratings"][0] > 0 and incremental["fct_bad_reviews"][0] > 0

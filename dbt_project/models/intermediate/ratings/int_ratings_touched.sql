@@ -10,6 +10,8 @@
 -- case in the same channel as any of these (a follow-up supersedes).
 -- Small: it follows the night; fct_ratings, int_cases_rated and the daily counts take their work from it,
 -- and its statistics (analyze) steer their joins into the indexes.
+-- Empty when no model reads it incrementally (a first night, a full refresh): each builds whole, and a
+-- first night would write all its ratings here again for nothing.
 {%- set night_batch_ids = night_batch_ids() %}
 with moved as (
 
@@ -65,3 +67,6 @@ touched as (
 )
 
 select * from touched
+{%- if not read_incrementally_downstream() %}
+where false
+{%- endif %}

@@ -19,11 +19,9 @@ renamed as (
 
         ---------- levels: the app already uses the canonical direction, 1 = 非常满意
         satisfaction_code::integer as level_code,
-        coalesce(
-            array(select jsonb_array_elements_text(
-                case when pg_input_is_valid(tags, 'jsonb') and left(ltrim(tags), 1) = '['
-                    then tags::jsonb else '[]'::jsonb end)),
-            '{}'
+        util.jsonb_text_array(
+            case when pg_input_is_valid(tags, 'jsonb') and left(ltrim(tags), 1) = '[' then tags::jsonb
+            else '[]'::jsonb end
         ) as reason_codes,
         text as comment_text,
 
