@@ -109,9 +109,14 @@ def test_free_text_is_stored_verbatim_never_executed(warehouse_db, serve_pc, dem
 def test_the_same_id_twice_with_conflicting_content(warehouse_db, serve_pc, demo_world):
     first = pc_item(demo_world, satisfaction=5)
     second = dict(first, satisfaction=1)  # same id, same updateTime, another level
-    serve_pc(first, second)
+    # neither a page sent twice nor a later version of a rating conflicts
+    resent = pc_item(demo_world, evaluationId="RESENT", satisfaction=5)
+    updated = dict(resent, satisfaction=1, updateTime="2026-11-01 00:00:00")
+    serve_pc(first, second, resent, dict(resent), updated)
     result = judge(warehouse_db, "pc")
     assert fates(warehouse_db, result) == ([("conflicting_duplicate", "validation")] * 2, True)
+    assert fetch(warehouse_db, "select count(*) from audit.quarantine where batch_id = %s and record like %s",
+                 result.batch_id, '%"BAD-%') == [(2,)]
 
 
 # ---------- hall: GB18030 files on disk
