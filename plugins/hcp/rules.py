@@ -146,8 +146,8 @@ def quarantine_sql(source: str, columns: list[str]) -> str:
     # Rows of one id and version conflict when their contents differ. Only ids delivered more than once in
     # a version can: those are found first, and only their rows are hashed. Hashing every row and comparing
     # over a window sorted the whole batch, every column with it (10 of pc's 16 s at 1.5M rows). The batch
-    # is read in three passes, each by its index, with no join to it that the planner could misjudge: it
-    # takes a new batch for a few rows (its id is past the statistics).
+    # is read in three passes, the repeats only looked up in hashed lists, with no join to it that the
+    # planner could misjudge: it takes a new batch for a few rows (its id is past the statistics).
     return f"""
         with repeated as materialized (
             select {version_key('r')} as version_key
