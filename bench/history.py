@@ -78,7 +78,7 @@ CHANGES: dict[str, dict[str, str]] = {
     "raw.rectification_events": {
         "event_id": PREFIXED, "order_no": PREFIXED, "evaluation_id": PREFIXED,
         "event_time": _with_offset("event_time"),
-        "new_due_date": f"case when pg_input_is_valid(new_due_date, 'date') then {_date('new_due_date', 'YYYY-MM-DD')}"
+        "new_due_date": f"case when util.to_date_or_null(new_due_date) is not null then {_date('new_due_date', 'YYYY-MM-DD')}"
                         " else new_due_date end",
     },
 }

@@ -2,6 +2,8 @@
 
 The server is an embedded PostgreSQL 18 in a temporary folder on a free port,
 apart from the one ``make run`` uses, so the suite never touches a user's demo.
+With ``HCP_TEST_POSTGRES_BIN`` naming another build's bin folder (Debian's
+``/usr/lib/postgresql/15/bin``), the same tests run on that server instead.
 """
 from __future__ import annotations
 
@@ -74,7 +76,9 @@ def dbt_manifest():
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
-    server = EmbeddedServer(tmp_path_factory.mktemp("pg") / "data", free_port()).start()
+    bin_dir = os.environ.get("HCP_TEST_POSTGRES_BIN")
+    server = EmbeddedServer(tmp_path_factory.mktemp("pg") / "data", free_port(),
+                            **({"bin_dir": Path(bin_dir)} if bin_dir else {})).start()
     yield server
     server.stop()
 

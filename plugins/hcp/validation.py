@@ -128,7 +128,7 @@ def judge_batch(warehouse_conn, source: str, batch_id: int, night: date) -> dict
         cur.execute("select * from audit.reconciliation where batch_id = %s", (batch_id,))
         if cur.fetchone() is None:
             if source in rules.RULES:
-                columns = rules.source_columns(cur, rules.RULES[source].table)
+                columns = rules.source_columns(cur, source)
                 cur.execute(rules.quarantine_sql(source, columns),
                             {"batch_id": batch_id, "future": rules.end_of_future(night)})
             if source == "sms":

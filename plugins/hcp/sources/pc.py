@@ -10,10 +10,11 @@ from datetime import date, datetime
 
 from hcp import connections, loading
 from hcp.http_api import PagedClient
-from hcp.timeutil import beijing_iso
+from hcp.timeutil import beijing_iso, latest_source_time, watermark_candidate
 
 SOURCE = "pc"
 CONN_ID = "hcp_pc"
+CONN_TYPE = "http"
 TABLE = "raw.pc_evaluations"
 PATH = "/api/evaluations"
 PAGE_LIMIT = 500
@@ -39,6 +40,7 @@ FIELDS = {
     "user_phone": "userPhone",
 }
 KEYS = list(FIELDS.values())
+UPDATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # Beijing, no zone; as the ISO-8601 ``since`` of the next load
 
 NULLABLE = ("staffNo", "writingEvaluation", "userName", "userPhone")  # may be null, so may be left out
 
@@ -47,29 +49,27 @@ def client(base_url: str, token: str, **options) -> PagedClient:
     return PagedClient(base_url, token, PATH, page_limit=PAGE_LIMIT, **options)
 
 
-def read_pages(api: PagedClient, since: str | None) -> Iterator[loading.Page]:
+def read_pages(api: PagedClient, since: str | None, latest_allowed: datetime) -> Iterator[loading.Page]:
     for page in api.pages(since):
         rows = [[line, *loading.json_values(item, KEYS)] for line, item in enumerate(page.items, start=1)]
-        latest = max((i["updateTime"] for i in page.items if i.get("updateTime")), default=None)
+        latest = max((t for i in page.items
+                      if (t := watermark_candidate(i.get("updateTime"), UPDATE_TIME_FORMAT, latest_allowed))),
+                     default=None)
         yield loading.Page(
             table=TABLE,
             columns=list(FIELDS),
             label=f"page {page.number}" + (f" cursor {page.cursor}" if page.cursor else ""),
             rows=rows,
             bytes_read=page.size,
-            watermark=_as_since(latest) if latest else None,
+            watermark=beijing_iso(latest) if latest else None,
             drift=loading.field_drift(page.items, list(FIELDS.values()), optional=NULLABLE),
         )
 
 
-def _as_since(update_time: str) -> str:
-    """An item's ``updateTime`` (Beijing, no zone) as the ISO-8601 ``since`` of the next load."""
-    return beijing_iso(datetime.strptime(update_time, "%Y-%m-%d %H:%M:%S"))
-
-
 def load(warehouse_conn, night: date, api: PagedClient) -> loading.BatchResult:
+    latest_allowed = latest_source_time(night)
     return loading.land_batch(warehouse_conn, source=SOURCE, night=night,
-                              read_pages=lambda since: read_pages(api, since), redact=api.redact)
+                              read_pages=lambda since: read_pages(api, since, latest_allowed), redact=api.redact)
 
 
 def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:

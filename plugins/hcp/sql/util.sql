@@ -84,12 +84,81 @@ language sql stable parallel safe as $$
     ), 'hex') end
 $$;
 
--- The texts of a JSON array's elements, in order. A function, not an ARRAY(SELECT ...) in the view: a
--- subquery keeps the whole row's expressions out of the parallel workers, and the leader alone computed 1.8M
--- app ratings' columns. It takes jsonb, not the text: a cast of a constant is folded when the function is
--- planned, and a malformed text would fail there whatever CASE guards it.
-create or replace function util.jsonb_text_array(value jsonb) returns text[]
+-- Casts that cannot fail. Staging reads raw text whatever the row rules said of it: the planner may evaluate
+-- a column before the quarantine anti-join has removed its row, so every cast in staging and in the row rules
+-- goes through one of these, which return null for anything that is not what they read. Plain SQL on regular
+-- expressions and make_* constructors: pg_input_is_valid needs PostgreSQL 16, and an exception handler costs a
+-- subtransaction per row. Each guard is a CASE nested in the one before it: an AND is folded whole when the
+-- planner sees a constant, which would evaluate the cast too. Digits are [0-9], never \d (see to_integer_or_null).
+
+-- Days in month m of year y (proleptic Gregorian, as PostgreSQL counts).
+create or replace function util.days_in_month(y integer, m integer) returns integer
 language sql immutable parallel safe as $$
-    select coalesce(array_agg(element order by position), '{}')
-    from jsonb_array_elements_text(value) with ordinality as elements (element, position)
+    select case when m = 2 then 28 + (y % 4 = 0 and (y % 100 <> 0 or y % 400 = 0))::integer
+                else 31 - (m - 1) % 7 % 2 end
+$$;
+
+-- 'YYYY-MM-DD', a real day of years 1-9999.
+create or replace function util.to_date_or_null(value text) returns date
+language sql immutable parallel safe as $$
+    select case when value ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' then
+        case when substr(value, 1, 4)::integer >= 1
+                  and substr(value, 9, 2)::integer
+                      <= util.days_in_month(substr(value, 1, 4)::integer, substr(value, 6, 2)::integer)
+             then make_date(substr(value, 1, 4)::integer, substr(value, 6, 2)::integer, substr(value, 9, 2)::integer)
+        end
+    end
+$$;
+
+-- 'YYYY-MM-DD HH:MI:SS[.ffffff]' (or with a T) as a wall-clock timestamp; seconds 0-59, no leap second.
+create or replace function util.to_timestamp_or_null(value text) returns timestamp
+language sql immutable parallel safe as $$
+    select case when value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$' then
+        case when util.to_date_or_null(left(value, 10)) is not null then
+            util.to_date_or_null(left(value, 10))
+            + make_interval(hours => substr(value, 12, 2)::integer, mins => substr(value, 15, 2)::integer,
+                            secs => substr(value, 18)::double precision)
+        end
+    end
+$$;
+
+-- An ISO-8601 instant: 'YYYY-MM-DD[T ]HH:MI:SS[.ffffff]' with 'Z' or an offset of at most 14 hours
+-- (+08, +0800, +08:00); without an offset it is Beijing time (domain.md 1), whatever the server's TimeZone.
+create or replace function util.to_timestamptz_or_null(value text) returns timestamptz
+language sql immutable parallel safe as $$
+    select case when value ~ '^.{19}(\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?$' then
+        case when util.to_timestamp_or_null(substring(value from '^.{19}(?:\.[0-9]{1,6})?')) is not null then
+            (util.to_timestamp_or_null(substring(value from '^.{19}(?:\.[0-9]{1,6})?'))
+             - coalesce(
+                 case when value ~ 'Z$' then interval '0'
+                      when value ~ '[+-][0-9]{2}(:?[0-9]{2})?$' then
+                          (case when substring(value from '([+-])[0-9]{2}(?::?[0-9]{2})?$') = '-' then -1 else 1 end)
+                          * make_interval(hours => substring(value from '[+-]([0-9]{2})(?::?[0-9]{2})?$')::integer,
+                                          mins => coalesce(substring(value from '[+-][0-9]{2}:?([0-9]{2})$'), '0')::integer)
+                 end,
+                 interval '8 hours'))
+            at time zone 'UTC'
+        end
+    end
+$$;
+
+-- A whole number that fits an integer: optional sign, ASCII digits, surrounding blanks; no exponent, no other
+-- script's digits (a regular expression's \d may match those, and the cast would not read them).
+create or replace function util.to_integer_or_null(value text) returns integer
+language sql immutable parallel safe as $$
+    select case when value ~ '^[ \t\r\n]*[+-]?[0-9]{1,9}[ \t\r\n]*$' then value::integer end
+$$;
+
+-- The codes of a JSON array of plain strings or integers ('["501", 502]'), read without a JSON parser, so
+-- that no text can make it fail. Anything else that is not blank (an object, a bare code, a string with
+-- escapes) is kept whole as a single code, which the marts then report as unknown (domain.md 2).
+create or replace function util.reason_codes_from_json(value text) returns text[]
+language sql immutable parallel safe as $$
+    select case
+        when nullif(btrim(value, E' \t\r\n'), '') is null or value ~ '^\s*\[\s*\]\s*$' then '{}'::text[]
+        when value ~ '^\s*\[\s*("[^"\\,]*"|-?[0-9]+)(\s*,\s*("[^"\\,]*"|-?[0-9]+))*\s*\]\s*$' then
+            regexp_split_to_array(btrim(replace(substring(value from '^\s*\[(.*)\]\s*$'), '"', ''), E' \t\r\n'),
+                                  '\s*,\s*')
+        else array[value]
+    end
 $$;

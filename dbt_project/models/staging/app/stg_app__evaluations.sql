@@ -1,3 +1,9 @@
+{#- YYYYMMDDThhmmss rewritten as YYYY-MM-DD hh:mm:ss with string functions only -#}
+{%- set app_time -%}
+    substr(eval_time, 1, 4) || '-' || substr(eval_time, 5, 2) || '-' || substr(eval_time, 7, 2)
+    || ' ' || substr(eval_time, 10, 2) || ':' || substr(eval_time, 12, 2) || ':' || substr(eval_time, 14, 2)
+{%- endset -%}
+
 with source as (
 
     {{ accepted_rows(source('app', 'app_evaluations')) }}
@@ -18,27 +24,24 @@ renamed as (
         nullif(staff_no, '') as staff_no,
 
         ---------- levels: the app already uses the canonical direction, 1 = 非常满意
-        satisfaction_code::integer as level_code,
-        util.jsonb_text_array(
-            case when pg_input_is_valid(tags, 'jsonb') and left(ltrim(tags), 1) = '[' then tags::jsonb
-            else '[]'::jsonb end
-        ) as reason_codes,
+        util.to_integer_or_null(satisfaction_code) as level_code,
+        util.reason_codes_from_json(tags) as reason_codes,
         text as comment_text,
 
         ---------- personal data: a keyed hash of the id card number stands for the rater
         util.keyed_hash(user_id_card) as rater_key,
 
-        ---------- timestamps: YYYYMMDDThhmmss, Beijing wall clock
-        to_timestamp(eval_time, 'YYYYMMDD"T"HH24MISS')::timestamp at time zone 'Asia/Shanghai' as rated_at,
-        to_timestamp(eval_time, 'YYYYMMDD"T"HH24MISS')::date as rated_date,
+        ---------- timestamps: YYYYMMDDThhmmss, Beijing wall clock (casts that cannot fail: util.sql)
+        util.to_timestamp_or_null({{ app_time }}) at time zone 'Asia/Shanghai' as rated_at,
+        util.to_timestamp_or_null({{ app_time }})::date as rated_date,
         -- no update time in the export: a later batch is a later version
-        to_timestamp(eval_time, 'YYYYMMDD"T"HH24MISS')::timestamp at time zone 'Asia/Shanghai' as updated_at,
+        util.to_timestamp_or_null({{ app_time }}) at time zone 'Asia/Shanghai' as updated_at,
 
         ---------- flags
         false as is_default_rating,
         false as is_withdrawn,
-        eval_seq::integer as rating_seq,
-        user_type::integer as user_type,
+        util.to_integer_or_null(eval_seq) as rating_seq,
+        util.to_integer_or_null(user_type) as user_type,
         client,
 
         ---------- lineage

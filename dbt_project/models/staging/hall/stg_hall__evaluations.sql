@@ -27,11 +27,11 @@ renamed as (
         ---------- personal data: a keyed hash of the phone stands for the rater
         util.keyed_hash(phone) as rater_key,
 
-        ---------- timestamps: YYYY/MM/DD HH:MM:SS, Beijing, no zone
-        replace(eval_time, '/', '-')::timestamp at time zone 'Asia/Shanghai' as rated_at,
-        replace(eval_time, '/', '-')::timestamp::date as rated_date,
+        ---------- timestamps: YYYY/MM/DD HH:MM:SS, Beijing, no zone (casts that cannot fail: util.sql)
+        util.to_timestamp_or_null(replace(eval_time, '/', '-')) at time zone 'Asia/Shanghai' as rated_at,
+        util.to_timestamp_or_null(replace(eval_time, '/', '-'))::date as rated_date,
         -- no update time: a file delivered again is a later batch, and the later batch wins
-        replace(eval_time, '/', '-')::timestamp at time zone 'Asia/Shanghai' as updated_at,
+        util.to_timestamp_or_null(replace(eval_time, '/', '-')) at time zone 'Asia/Shanghai' as updated_at,
 
         ---------- flags
         false as is_default_rating,

@@ -26,10 +26,10 @@ renamed as (
         ---------- personal data: a keyed hash of the caller's phone stands for the rater
         util.keyed_hash(caller_phone) as rater_key,
 
-        ---------- timestamps
-        visit_time::timestamptz as rated_at,
-        (visit_time::timestamptz at time zone 'Asia/Shanghai')::date as rated_date,
-        modified_time::timestamptz as updated_at,
+        ---------- timestamps: ISO-8601 with the offset (casts that cannot fail: util.sql)
+        util.to_timestamptz_or_null(visit_time) as rated_at,
+        (util.to_timestamptz_or_null(visit_time) at time zone 'Asia/Shanghai')::date as rated_date,
+        util.to_timestamptz_or_null(modified_time) as updated_at,
 
         ---------- flags
         false as is_default_rating,

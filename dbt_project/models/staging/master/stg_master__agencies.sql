@@ -17,7 +17,7 @@ renamed as (
         admin_level,
 
         ---------- lineage
-        snapshot_date::date as snapshot_date,
+        util.to_date_or_null(snapshot_date) as snapshot_date,
         _batch_id as batch_id,
         _line_no as line_no
 

@@ -15,15 +15,15 @@ renamed as (
         nullif(staff_no, '') as staff_no,
 
         ---------- attributes
-        nullif(applicant_type, '')::integer as applicant_type,
+        util.to_integer_or_null(applicant_type) as applicant_type,
 
-        ---------- timestamps: Beijing wall-clock strings
-        nullif(submitted_at, '')::timestamp at time zone 'Asia/Shanghai' as submitted_at,
-        nullif(completed_at, '')::timestamp at time zone 'Asia/Shanghai' as completed_at,
-        nullif(completed_at, '')::timestamp::date as completed_date,
+        ---------- timestamps: Beijing wall-clock strings (casts that cannot fail: util.sql)
+        util.to_timestamp_or_null(submitted_at) at time zone 'Asia/Shanghai' as submitted_at,
+        util.to_timestamp_or_null(completed_at) at time zone 'Asia/Shanghai' as completed_at,
+        util.to_timestamp_or_null(completed_at)::date as completed_date,
 
         ---------- lineage
-        snapshot_date::date as snapshot_date,
+        util.to_date_or_null(snapshot_date) as snapshot_date,
         _batch_id as batch_id,
         _line_no as line_no
 

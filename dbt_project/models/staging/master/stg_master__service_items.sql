@@ -14,10 +14,10 @@ renamed as (
         ---------- attributes
         item_name,
         case_type,
-        nullif(promised_days, '')::integer as promised_days,
+        util.to_integer_or_null(promised_days) as promised_days,
 
         ---------- lineage
-        snapshot_date::date as snapshot_date,
+        util.to_date_or_null(snapshot_date) as snapshot_date,
         _batch_id as batch_id,
         _line_no as line_no
 

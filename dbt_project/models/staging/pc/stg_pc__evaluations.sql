@@ -18,23 +18,23 @@ renamed as (
         nullif(staff_no, '') as staff_no,
 
         ---------- levels: the portal counts 1 = 非常不满意 .. 5 = 非常满意, the reverse of the canonical code
-        6 - satisfaction::integer as level_code,
+        6 - util.to_integer_or_null(satisfaction) as level_code,
         coalesce(string_to_array(nullif(eval_detail, ''), ','), '{}') as reason_codes,
         writing_evaluation as comment_text,
 
         ---------- personal data: a keyed hash of the phone stands for the rater; the name is not kept
         util.keyed_hash(user_phone) as rater_key,
 
-        ---------- timestamps: Beijing wall-clock strings in the source
-        assess_time::timestamp at time zone 'Asia/Shanghai' as rated_at,
-        assess_time::timestamp::date as rated_date,
-        update_time::timestamp at time zone 'Asia/Shanghai' as updated_at,
+        ---------- timestamps: Beijing wall-clock strings in the source (casts that cannot fail: util.sql)
+        util.to_timestamp_or_null(assess_time) at time zone 'Asia/Shanghai' as rated_at,
+        util.to_timestamp_or_null(assess_time)::date as rated_date,
+        util.to_timestamp_or_null(update_time) at time zone 'Asia/Shanghai' as updated_at,
 
         ---------- flags
         pf = '7' as is_default_rating,
         false as is_withdrawn,
-        assess_number::integer as rating_seq,
-        user_prop::integer as user_type,
+        util.to_integer_or_null(assess_number) as rating_seq,
+        util.to_integer_or_null(user_prop) as user_type,
 
         ---------- lineage
         _batch_id as batch_id,

@@ -18,11 +18,11 @@ renamed as (
         event_type,
         nullif(category, '') as category,
         -- not a row rule: a malformed date is no date, and the category's own deadline applies
-        case when pg_input_is_valid(new_due_date, 'date') then new_due_date::date end as new_due_date,
+        util.to_date_or_null(new_due_date) as new_due_date,
 
-        ---------- timestamps: ISO-8601 with +08:00
-        event_time::timestamptz as event_at,
-        (event_time::timestamptz at time zone 'Asia/Shanghai')::date as event_date,
+        ---------- timestamps: ISO-8601 with +08:00 (casts that cannot fail: util.sql)
+        util.to_timestamptz_or_null(event_time) as event_at,
+        (util.to_timestamptz_or_null(event_time) at time zone 'Asia/Shanghai')::date as event_date,
 
         ---------- lineage
         _batch_id as batch_id,

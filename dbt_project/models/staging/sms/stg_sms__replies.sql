@@ -22,10 +22,10 @@ renamed as (
         ---------- personal data: a keyed hash of the phone stands for the rater
         util.keyed_hash(phone) as rater_key,
 
-        ---------- timestamps: ISO-8601 with an offset, often Z
-        received_at::timestamptz as rated_at,
-        (received_at::timestamptz at time zone 'Asia/Shanghai')::date as rated_date,
-        received_at::timestamptz as updated_at,
+        ---------- timestamps: ISO-8601 with an offset, often Z (casts that cannot fail: util.sql)
+        util.to_timestamptz_or_null(received_at) as rated_at,
+        (util.to_timestamptz_or_null(received_at) at time zone 'Asia/Shanghai')::date as rated_date,
+        util.to_timestamptz_or_null(received_at) as updated_at,
 
         ---------- lineage
         _batch_id as batch_id,
