@@ -3,6 +3,7 @@
 Thin on purpose: every task calls a function in plugins/hcp/nightly.py. A source that is down fails alone:
 the marts are built from what arrived, the report names the missing source (audit.runs status 'degraded')
 and fails the run so the failure callback alerts; the next night catches up from the source's watermark.
+Retries heal only what can heal (a source or the warehouse down or busy); anything else fails its task at once.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from airflow.timetables.trigger import CronTriggerTimetable
 
 from hcp import dbt_tasks, nightly, settings
 from hcp.alerts import RunAlert
+from hcp.failures import RetryOnlyTransient
 from hcp.sources import SOURCES
 
 BEIJING = "Asia/Shanghai"
@@ -41,7 +43,8 @@ def table_asset(table: str) -> Asset:
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "haochaping", "retries": settings.TASK_RETRIES, "retry_delay": timedelta(minutes=1),
-                  "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=15)},
+                  "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=15),
+                  "retry_policy": RetryOnlyTransient()},
     on_failure_callback=RunAlert(),
     params={"night": Param(None, type=["null", "string"], format="date",
                            description="Night D to cover (YYYY-MM-DD); default: the Beijing day before the run")},
@@ -51,6 +54,7 @@ def table_asset(table: str) -> Asset:
 def hcp_nightly():
     @task
     def resolve_night() -> str:
+        nightly.check_warehouse()  # a warehouse or hashing key that cannot serve the night fails it here
         context = get_current_context()
         # a run triggered by hand may have no logical date: its run_after stands in
         run_time = context.get("logical_date") or context["dag_run"].run_after
@@ -69,9 +73,13 @@ def hcp_nightly():
     @task(trigger_rule="all_done", retries=0)
     def report(night: str) -> None:
         context = get_current_context()
-        run = nightly.report(context["run_id"], date.fromisoformat(night), context["dag_run"].start_date)
+        ti = context["ti"]
+        # the run's own task states say what failed (through the Task SDK: no metadata DB access from a task)
+        states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
+        batches = [b["batch_id"] for b in (ti.xcom_pull(task_ids=f"{s}.extract") for s in SOURCES) if b]
+        run = nightly.report(ti.run_id, date.fromisoformat(night), context["dag_run"].start_date, states, batches)
         if run.status != "succeeded":  # recorded; now make Airflow show it and call the failure callback
-            raise AirflowFailException(f"run {run.status}: missing sources {run.failed_sources or 'none'}")
+            raise AirflowFailException(run.verdict.message)
 
     night = resolve_night()
     prepared = prepare_marts(night)
@@ -95,10 +103,7 @@ def hcp_nightly():
             @task(task_id="validate", execution_timeout=timedelta(minutes=30),
                   trigger_rule="all_success" if source.name not in WAITS_FOR_OTHERS else "all_done")
             def validate(batch: dict, night: str, name: str = source.name) -> dict:
-                try:
-                    return nightly.validate(name, batch["batch_id"], date.fromisoformat(night))
-                except nightly.BatchRejected as rejected:  # the data will not change on a retry
-                    raise AirflowFailException(str(rejected)) from rejected
+                return nightly.validate(name, batch["batch_id"], date.fromisoformat(night))
 
             return validate(extract(night), night)
 

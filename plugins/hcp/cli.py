@@ -4,16 +4,14 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import subprocess
 import sys
 import time
 from datetime import date, timedelta
 
-from hcp import connections, runtime, settings, summary, validation, warehouse
+from hcp import connections, preflight, runtime, settings, summary, validation, warehouse
 from hcp.embedded_pg import BIN
 from hcp.simulator import world as sim_world
 from hcp.simulator.demo import demo_sources
-from hcp.sources import SOURCES
 
 DEMO_HOTLINE_DB = "hcp_hotline_demo"  # the simulated 12345 database, apart from the warehouse
 
@@ -61,31 +59,14 @@ def cmd_demo(args: argparse.Namespace) -> None:
     print(f"\nmake run finished in {time.monotonic() - started:.0f}s")
 
 
-def missing_connections(env: dict[str, str]) -> list[str]:
-    missing = []
-    for source in SOURCES.values():
-        if connections.env_var(source.conn_id) in os.environ:
-            continue
-        found = subprocess.run([runtime.airflow_bin(), "connections", "get", source.conn_id],
-                               env=env, capture_output=True, stdin=subprocess.DEVNULL)
-        if found.returncode != 0:
-            missing.append(source.conn_id)
-    return missing
-
-
 def cmd_night(args: argparse.Namespace) -> None:
-    night = date.fromisoformat(args.date)
-    warehouse_value = runtime.start_warehouse()
+    warehouse_value = runtime.warehouse_value()
     env = runtime.airflow_env(warehouse_value)
+    preflight.check_night(warehouse_value, env)  # every problem named before anything starts
+    runtime.start_warehouse()
     runtime.migrate_airflow_db(env)
-    missing = missing_connections(env)
-    if missing:
-        sys.exit(
-            "make night: these source connections are not defined: "
-            + ", ".join(f"{c} (set {connections.env_var(c)} or add it in Airflow)" for c in missing)
-        )
-    run_night(env, night)
-    print_summary(warehouse_value, night)
+    run_night(env, args.date)
+    print_summary(warehouse_value, args.date)
 
 
 def cmd_ui(args: argparse.Namespace) -> None:
@@ -138,6 +119,13 @@ def cmd_stop(args: argparse.Namespace) -> None:
         print("embedded PostgreSQL stopped")
 
 
+def night_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {text!r} (expected YYYY-MM-DD, e.g. 2026-10-31)") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hcp")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -148,7 +136,7 @@ def main(argv: list[str] | None = None) -> None:
                       help="share of the simulator's unscaled bad reviews to keep (1: about 4%% of ratings)")
     demo.set_defaults(func=cmd_demo)
     night = sub.add_parser("night", help="run one night against the sources the Airflow connections name")
-    night.add_argument("--date", required=True, help="night D, YYYY-MM-DD")
+    night.add_argument("--date", required=True, type=night_date, help="night D, YYYY-MM-DD")
     night.set_defaults(func=cmd_night)
     sub.add_parser("ui", help="airflow standalone on the same state").set_defaults(func=cmd_ui)
     sub.add_parser("psql", help="psql on the warehouse").set_defaults(func=cmd_psql)

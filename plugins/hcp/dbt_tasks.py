@@ -10,12 +10,12 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, RetryDecision, RetryPolicy
 from airflow.task.trigger_rule import TriggerRule
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from hcp import dbt, settings
+from hcp import dbt, failures, settings, warehouse
 
 EXECUTION_MODES = {"local": ExecutionMode.LOCAL, "watcher": ExecutionMode.WATCHER}
 
@@ -25,6 +25,40 @@ def set_dbt_environment(context: Any) -> None:
     os.environ.update(dbt.profile_env())
     # unit tests prove the SQL and belong to CI (tests/test_dbt_unit_tests.py), not to every night's data
     os.environ["DBT_EXCLUDE_RESOURCE_TYPES"] = "unit_test"
+
+
+class RetryUnlessTheSqlFails(RetryPolicy):
+    """Whether a failed dbt task is worth a retry. Cosmos reports a node's dbt status and message, never the
+    driver's SQLSTATE, and a "Database Error" there is as likely a dropped connection as SQL that cannot run. So
+    the model's compiled SQL (which Cosmos keeps on the task) is planned again with EXPLAIN, which runs nothing:
+    an error a retry cannot heal (an undefined function or column, a syntax error) fails the task at once; a
+    warehouse that cannot be reached, or SQL that plans, leaves it to the task's retries (a failure at run
+    time: data or a dropped connection)."""
+
+    def evaluate(self, exception, try_number, max_tries, context=None) -> RetryDecision:
+        if failures.is_transient(exception):
+            return RetryDecision.retry(reason=f"may heal: {failures.describe(exception)}")
+        sql = getattr((context or {}).get("task"), "compiled_sql", None)
+        if not sql or not sql.strip():
+            return RetryDecision.default()  # a seed, a test, or nothing compiled: nothing to look at
+        try:
+            explain(sql)
+        except Exception as error:  # the driver's verdict on the SQL is what we want
+            if failures.is_transient(error):
+                return RetryDecision.retry(reason=f"the warehouse: {failures.describe(error)}")
+            return RetryDecision.fail(reason="not retried, the model's SQL fails the same way every time: "
+                                             f"{failures.describe(error)}")
+        return RetryDecision.default()
+
+
+def explain(sql: str) -> None:
+    conn = warehouse.connect(connect_timeout=15)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("set statement_timeout = '30s'")
+            cur.execute("explain " + sql.strip().rstrip(";"))
+    finally:
+        conn.close()
 
 
 def marts_task_group(night: str, mode: str = settings.DBT_EXECUTION_MODE, **group_kwargs: Any) -> DbtTaskGroup:
@@ -60,6 +94,7 @@ def marts_task_group(night: str, mode: str = settings.DBT_EXECUTION_MODE, **grou
             "pre_execute": set_dbt_environment,
             "append_env": True,
             "install_deps": False,
+            "retry_policy": RetryUnlessTheSqlFails(),
         },
         **group_kwargs,
     )

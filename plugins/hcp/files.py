@@ -29,7 +29,7 @@ _UNDECODED = re.compile("[\udc80-\udcff]")  # bytes that did not decode, as surr
 
 
 class FileChangedWhileReading(RuntimeError):
-    pass
+    transient = True  # a delivery still being written: read again later, it is whole
 
 
 @dataclass(frozen=True)

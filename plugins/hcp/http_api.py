@@ -1,7 +1,9 @@
 """A client for the paged JSON APIs (pc evaluations, rectification events): Bearer token, `since`, cursors.
 
-It rides out 429 (honouring Retry-After), 5xx, refused connections and
-timeouts with backoff, then gives up loudly; the token never reaches a message.
+It rides out 429 (honouring Retry-After), 5xx, refused or broken connections
+and timeouts with backoff, then gives up loudly; anything else (401, 404, a
+body that is not JSON, a certificate that does not verify) fails at once. The
+token never reaches a message.
 """
 from __future__ import annotations
 
@@ -13,11 +15,15 @@ from dataclasses import dataclass
 import msgspec
 import requests
 
+from hcp.failures import is_transient, is_transient_status
+
 log = logging.getLogger(__name__)
 
 
 class SourceError(RuntimeError):
-    pass
+    def __init__(self, message: str, *, transient: bool = False):
+        super().__init__(message)
+        self.transient = transient  # the source was down or busy: the task's retry, later, may find it back
 
 
 @dataclass(frozen=True)
@@ -48,21 +54,23 @@ class PagedClient:
         for attempt in range(1, self.max_attempts + 1):
             try:
                 response = self.session.get(self.url, params=params, timeout=(5.0, self.timeout))
-            except (requests.ConnectionError, requests.Timeout) as exc:
+            except requests.RequestException as exc:
+                if not is_transient(exc):
+                    raise SourceError(self.redact(f"{self.url}: {type(exc).__name__}: {exc}")) from exc
                 reason, wait = type(exc).__name__, self._backoff(attempt)
             else:
                 if response.status_code == 200:
                     try:
                         return _json_body(response), len(response.content)
-                    except ValueError:
-                        reason, wait = "a body that is not JSON", self._backoff(attempt)
-                elif response.status_code == 429 or response.status_code >= 500:
-                    reason = f"HTTP {response.status_code}"
-                    wait = _retry_after(response) or self._backoff(attempt)
-                else:
+                    except ValueError as exc:
+                        raise SourceError(f"{self.url} answered HTTP 200 with a body that is not JSON for {params}"
+                                          ) from exc
+                if not is_transient_status(response.status_code):
                     raise SourceError(f"{self.url} answered HTTP {response.status_code} for {params}")
+                reason = f"HTTP {response.status_code}"
+                wait = _retry_after(response) or self._backoff(attempt)
             if attempt == self.max_attempts:
-                raise SourceError(f"{self.url} failed {attempt} times, last: {reason}")
+                raise SourceError(f"{self.url} failed {attempt} times, last: {reason}", transient=True)
             log.warning("%s: %s (attempt %d/%d); retrying in %.1fs", self.url, reason, attempt, self.max_attempts,
                         wait)
             time.sleep(min(wait, self.max_backoff))

@@ -11,13 +11,18 @@ import json
 import secrets
 from pathlib import Path
 
+from airflow.sdk import Connection
+
 from hcp import connections, settings
 
 BLOCK_SIZE = 64  # SHA-256's block, in bytes
 
 
 def key() -> bytes:
-    conn = connections.get_connection(settings.PII_KEY_CONN_ID)
+    return key_of(connections.get_connection(settings.PII_KEY_CONN_ID))
+
+
+def key_of(conn: Connection) -> bytes:
     if not conn.password:
         raise connections.MissingConnection(
             f"Airflow connection '{settings.PII_KEY_CONN_ID}' has no password: it must hold the hashing key")

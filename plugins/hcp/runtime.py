@@ -28,14 +28,18 @@ def uses_embedded() -> bool:
     return not os.environ.get(WAREHOUSE_VAR)
 
 
+def warehouse_value() -> str:
+    """The warehouse connection as Airflow JSON or URI; the embedded server is started, a real one only named."""
+    if not uses_embedded():
+        return os.environ[WAREHOUSE_VAR]
+    server = embedded_server().start()
+    return json.dumps({"conn_type": "postgres", "host": server.host, "port": server.port,
+                       "login": "postgres", "schema": settings.WAREHOUSE_DB})
+
+
 def start_warehouse() -> str:
     """Make sure the warehouse server is up and its databases exist; return the connection as Airflow JSON."""
-    if uses_embedded():
-        server = embedded_server().start()
-        value = json.dumps({"conn_type": "postgres", "host": server.host, "port": server.port,
-                            "login": "postgres", "schema": settings.WAREHOUSE_DB})
-    else:
-        value = os.environ[WAREHOUSE_VAR]
+    value = warehouse_value()
     kwargs = connections.postgres_kwargs(connections.parse(settings.WAREHOUSE_CONN_ID, value))
     create_databases(kwargs, [kwargs["dbname"], settings.AIRFLOW_DB])
     return value

@@ -136,6 +136,15 @@ def pain_points(conn, night: date) -> list[tuple]:
         return cur.fetchall()
 
 
+SHOWN_MARTS = ("marts.fct_bad_reviews", "marts.agency_performance", "marts.service_item_pain_points")
+
+
+def built(conn, table: str) -> bool:
+    with conn.cursor() as cur:
+        cur.execute("select to_regclass(%s) is not null", (table,))
+        return cur.fetchone()[0]
+
+
 def render(conn, night: date, links: dict[str, str]) -> str:
     versions = rating_versions(conn, night)
     lines = [f"Haochaping night {night}", "", "Rows per source and state (this night's batches):"]
@@ -157,16 +166,23 @@ def render(conn, night: date, links: dict[str, str]) -> str:
     if fired:
         lines += ["", "Batch rules that fired (audit.batch_alerts):"]
         lines += [f"  {source:<14}{rule:<18}{policy:<6}{message}" for source, rule, policy, message in fired]
+    # a first night whose dbt failed part way has some marts and not others
+    shown = [t for t in SHOWN_MARTS if versions and built(conn, t)]
     if not versions:
         lines += ["", "The marts have not been built: see the run's log for the task that failed."]
-    else:
+    elif len(shown) < len(SHOWN_MARTS):
+        lines += ["", f"Not built yet: {', '.join(t for t in SHOWN_MARTS if t not in shown)}: see the run's log for "
+                      "the task that failed."]
+    if "marts.fct_bad_reviews" in shown:
         lines += ["", f"Bad reviews (差评) as of night {night} (marts.fct_bad_reviews):",
                   "  {:<12}{:>8}{:>9}{:>14}".format("status", "reviews", "overdue", "overdue days")]
         lines += [f"  {status:<12}{count:>8}{overdue:>9}{days:>14}" for status, count, overdue, days in bad_reviews(conn)]
+    if "marts.agency_performance" in shown:
         for title, best in (("Top", True), ("Bottom", False)):
             lines += ["", f"{title} five agencies of {night:%Y-%m} by adjusted score (marts.agency_performance):"]
             for org_code, level, rank, score, ratings in agencies_of_month(conn, night, best):
                 lines.append(f"  {org_code}  {score:>6}  rank {rank} of the {level} agencies  ({ratings} ratings)")
+    if "marts.service_item_pain_points" in shown:
         flagged = pain_points(conn, night)
         lines += ["", f"Pain points (堵点) of {night:%Y-%m}: service items whose bad rate stands far above their peers':"]
         lines += [f"  {code}  {name}  {rate}% bad of {ratings} ratings, reasons {','.join(reasons)}"

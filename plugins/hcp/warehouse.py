@@ -1,6 +1,7 @@
 """Connections to the warehouse and the DDL of the layers our loaders own."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib.resources import files
@@ -9,7 +10,39 @@ import psycopg2
 
 from hcp import connections, settings
 
+log = logging.getLogger(__name__)
+
 _DDL_LOCK = 7_401_001  # advisory lock id: concurrent loaders must not race on CREATE ... IF NOT EXISTS
+# The PostgreSQL majors still supported upstream (domain.md 9); older ones lack what our SQL uses
+OLDEST_MAJOR, NEWEST_TESTED_MAJOR = 15, 18
+
+
+class UnsupportedServer(RuntimeError):
+    pass
+
+
+def server_version(conn) -> tuple[int, str]:
+    """``server_version_num`` (e.g. 140011) and ``server_version`` (e.g. '14.11 (Debian 14.11-1)')."""
+    with conn.cursor() as cur:
+        cur.execute("select current_setting('server_version_num')::int, current_setting('server_version')")
+        return cur.fetchone()
+
+
+def version_problem(number: int, text: str) -> str | None:
+    """Why a server of this version cannot be the warehouse, or None when it can."""
+    if number // 10000 < OLDEST_MAJOR:
+        return (f"the warehouse runs PostgreSQL {text.split()[0]}; Haochaping needs {OLDEST_MAJOR} or later "
+                f"(仓库数据库版本过低, 需要 PostgreSQL {OLDEST_MAJOR} 及以上)")
+    if number // 10000 > NEWEST_TESTED_MAJOR:
+        log.warning("the warehouse runs PostgreSQL %s, newer than the %s Haochaping is tested on",
+                    text.split()[0], NEWEST_TESTED_MAJOR)
+    return None
+
+
+def require_supported_server(conn) -> None:
+    problem = version_problem(*server_version(conn))
+    if problem:
+        raise UnsupportedServer(problem)
 
 
 def connect(conn_id: str = settings.WAREHOUSE_CONN_ID, **overrides):
@@ -28,6 +61,7 @@ def connection(conn_id: str = settings.WAREHOUSE_CONN_ID) -> Iterator:
 
 
 def ensure_schema(conn) -> None:
+    require_supported_server(conn)
     sql = files("hcp").joinpath("sql")
     with conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK,))

@@ -9,6 +9,7 @@ import pytest
 from hcp import connections, loading
 from hcp.simulator import hotline_db
 from hcp.sources import hotline
+from hcp.timeutil import latest_source_time
 from tests.conftest import NIGHT, query
 
 
@@ -74,14 +75,38 @@ def test_pages_land_values_as_written_and_resume_after_the_last_row(warehouse_db
                    n % 2 = 0
             from generate_series(1, 25) as n""")
     hotline_source.commit()
-    pages = list(hotline.read_pages(hotline_source, None, page_rows=4))
+    pages = list(hotline.read_pages(hotline_source, None, latest_source_time(NIGHT), page_rows=4))
     assert [p.label for p in pages][:2] == ["rows 1-4", "rows 5-8"] and pages[-1].label == "rows 25-25"
     assert pages[0].watermark == "2026-10-31T10:00:02.000120+08:00"  # the 4th row's: n = 4, 2 s on
     batch = loading.land_batch(warehouse_db, source=hotline.SOURCE, night=NIGHT,
-                               read_pages=lambda since: hotline.read_pages(hotline_source, since, page_rows=4))
+                               read_pages=lambda since: hotline.read_pages(hotline_source, since,
+                                                                                  latest_source_time(NIGHT), page_rows=4))
     assert batch.rows_landed == 25 and batch.watermark_after == "2026-10-31T10:00:12.000120+08:00"
     assert query(warehouse_db, "select count(distinct id), max(_line_no) from raw.hotline_evaluations "
                                "where _batch_id = %s", batch.batch_id) == [(25, 25)]
     assert query(warehouse_db, "select item_code, dept_code, area_code, modified_time, is_deleted, _source_page "
                                "from raw.hotline_evaluations where id = '900000007'") == [
         (None, "dept\t7", "area\n7", "2026-10-31T10:00:03.000120+08:00", "false", "rows 5-8")]
+
+
+def test_a_clock_out_of_range_neither_fails_the_load_nor_moves_the_watermark_past_the_night(warehouse_db,
+                                                                                           hotline_source):
+    """A row changed after the end of D+1 (a clock far ahead, 'infinity') is read by a later night, not this one;
+    one changed at '-infinity' is read, and leaves the watermark where the real times put it."""
+    with hotline_source.cursor() as cur:
+        cur.execute("delete from public.hotline_evaluation")
+        cur.execute("""
+            insert into public.hotline_evaluation (id, work_order_no, case_no, satisfaction, visit_time,
+                                                   modified_time, is_deleted)
+            values (1, 'GD1', 'C1', '满意', '2026-10-31 09:00+08', '-infinity', false),
+                   (2, 'GD2', 'C2', '满意', '2026-10-31 09:00+08', '2026-10-31 09:05+08', false),
+                   (3, 'GD3', 'C3', '满意', '2026-10-31 09:00+08', '2026-11-02 00:10+08', false),
+                   (4, 'GD4', 'C4', '满意', '2026-10-31 09:00+08', '2026-11-02 00:11+08', false),
+                   (5, 'GD5', 'C5', '满意', '2026-10-31 09:00+08', '2099-01-01 00:00+08', false),
+                   (6, 'GD6', 'C6', '满意', 'infinity', 'infinity', false)""")
+    hotline_source.commit()
+    batch = loading.land_batch(warehouse_db, source=hotline.SOURCE, night=NIGHT,
+                               read_pages=lambda since: hotline.read_pages(hotline_source, since,
+                                                                           latest_source_time(NIGHT), page_rows=2))
+    assert query(warehouse_db, "select id from raw.hotline_evaluations order by id") == [("1",), ("2",), ("3",)]
+    assert batch.watermark_after == "2026-11-02T00:10:00+08:00"

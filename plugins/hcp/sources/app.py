@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "app"
 CONN_ID = "hcp_app"
+CONN_TYPE = "fs"
 TABLE = "raw.app_evaluations"
 FIELDS = ["eval_id", "case_no", "item_code", "org_code", "area_code", "platform_code", "staff_no",
           "satisfaction_code", "tags", "text", "eval_time", "eval_seq", "user_type", "user_id_card", "client"]

@@ -4,20 +4,25 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from airflow.sdk import Connection
+
 from hcp import connections
 
 log = logging.getLogger(__name__)
 
 
 def root_of(conn_id: str) -> Path:
+    return folder_of(connections.get_connection(conn_id))
+
+
+def folder_of(conn: Connection) -> Path:
     """The delivery folder: ``extra.path`` of an Airflow ``fs`` connection (the host, when no extra is set)."""
-    conn = connections.get_connection(conn_id)
     path = conn.extra_dejson.get("path") or conn.host
     if not path:
-        raise connections.MissingConnection(f"connection '{conn_id}' has no extra.path")
+        raise connections.MissingConnection(f"connection '{conn.conn_id}' has no extra.path")
     root = Path(path)
     if not root.is_dir():
-        raise FileNotFoundError(f"connection '{conn_id}' points at {root}, which is not a folder")
+        raise FileNotFoundError(f"connection '{conn.conn_id}' points at {root}, which is not a folder")
     return root
 
 

@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "hall"
 CONN_ID = "hcp_hall"
+CONN_TYPE = "fs"
 TABLE = "raw.hall_evaluations"
 ENCODING = "gb18030"
 HEADER = ["评价编号", "办件编号", "事项编码", "部门编码", "区划代码", "平台编码", "窗口编号", "工作人员工号",

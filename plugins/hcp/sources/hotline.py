@@ -14,9 +14,11 @@ from datetime import date, datetime, timedelta
 import psycopg2
 
 from hcp import connections, files, loading
+from hcp.timeutil import BEIJING, latest_source_time
 
 SOURCE = "hotline"
 CONN_ID = "hcp_hotline"
+CONN_TYPE = "postgres"
 TABLE = "raw.hotline_evaluations"
 COLUMNS = ["id", "work_order_no", "case_no", "item_code", "dept_code", "area_code", "platform_code", "staff_no",
            "satisfaction", "visit_time", "modified_time", "caller_phone", "is_deleted"]
@@ -36,31 +38,40 @@ PAGE_QUERY = f"""
                {ISO_TIME.format("visit_time")}, {ISO_TIME.format("modified_time")}, caller_phone, is_deleted::text,
                {{lines_before}} + row_number() over (order by modified_time, id)
         from public.hotline_evaluation
-        where {{after}}
+        where {{after}} and modified_time <= {{latest}}
         order by modified_time, id
         limit {{page_rows}}
     ) to stdout
 """
 
 
-def read_pages(source_conn, since: str | None, page_rows: int = files.PAGE_ROWS) -> Iterator[loading.Page]:
-    start = datetime.fromisoformat(since) - OVERLAP if since else datetime(1970, 1, 1).astimezone()
+def read_pages(source_conn, since: str | None, latest_allowed: datetime,
+               page_rows: int = files.PAGE_ROWS) -> Iterator[loading.Page]:
+    """Rows changed since the watermark (less the overlap) and up to ``latest_allowed``: a row stamped later is
+    read by the night its time belongs to, so a night reads the same rows whenever it runs, and a clock far
+    ahead cannot move the watermark past changes still to come."""
     with source_conn.cursor() as cur:
         cur.execute("set time zone 'Asia/Shanghai'")  # timestamps land in Beijing time, whatever the server says
-        after = cur.mogrify("modified_time >= %s", (start,)).decode()
+        after = cur.mogrify("modified_time >= %s", (datetime.fromisoformat(since) - OVERLAP,)).decode() \
+            if since else "true"
+        latest = cur.mogrify("%s", (latest_allowed.replace(tzinfo=BEIJING),)).decode()
         line = 0
         while True:
             buffer = io.StringIO()
-            cur.copy_expert(PAGE_QUERY.format(lines_before=line, after=after, page_rows=page_rows), buffer)
+            cur.copy_expert(PAGE_QUERY.format(lines_before=line, after=after, latest=latest, page_rows=page_rows),
+                            buffer)
             text = buffer.getvalue()
             if not text:
                 return
             last = text[text.rfind("\n", 0, len(text) - 1) + 1:-1].split("\t")
             count = int(last[-1]) - line
+            # a time PostgreSQL writes as no date (-infinity) leaves the watermark where it is
             yield loading.Page(table=TABLE, columns=COLUMNS, label=f"rows {line + 1}-{line + count}", rows=[],
-                               copy_text=text, watermark=last[10])
+                               copy_text=text, watermark=last[10] or None)
             line += count
-            after = cur.mogrify("(modified_time, id) > (%s, %s)", (last[10], int(last[0]))).decode()
+            # the next page starts after the last row's own value, not its text: ids are the table's key
+            after = cur.mogrify("(modified_time, id) > (select modified_time, id from public.hotline_evaluation "
+                                "where id = %s)", (int(last[0]),)).decode()
 
 
 def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
@@ -73,7 +84,7 @@ def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.Batc
     try:
         return loading.land_batch(
             warehouse_conn, source=SOURCE, night=night,
-            read_pages=lambda since: read_pages(source_conn, since),
+            read_pages=lambda since: read_pages(source_conn, since, latest_source_time(night)),
             redact=lambda text: text.replace(password, "***") if password else text,
         )
     finally:

@@ -15,6 +15,7 @@ from hcp.sources.files_common import complete_folders, root_of
 
 SOURCE = "master"
 CONN_ID = "hcp_master"
+CONN_TYPE = "fs"
 FILES = {
     "agencies.csv": ("raw.master_agencies", ["org_code", "org_name", "parent_org_code", "area_code", "admin_level"]),
     "platforms.csv": ("raw.master_platforms", ["platform_code", "platform_name", "platform_type", "org_code"]),

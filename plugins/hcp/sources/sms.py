@@ -15,6 +15,7 @@ from hcp.sources.files_common import root_of
 
 SOURCE = "sms"
 CONN_ID = "hcp_sms"
+CONN_TYPE = "fs"
 TABLE = "raw.sms_replies"
 HEADER = ["msg_id", "case_no", "phone", "reply_text", "received_at"]
 COLUMNS = [*HEADER, "file_date"]

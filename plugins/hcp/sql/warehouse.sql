@@ -285,6 +285,10 @@ create table if not exists audit.runs (
     stages          jsonb not null default '{}',  -- seconds per stage
     summary         text not null  -- the summary printed in the log
 );
+-- What else failed, from the run's task states: dbt seeds and models by name, their tests as '<name> tests';
+-- the run's own steps (prepare_marts, publish_marts)
+alter table audit.runs add column if not exists failed_dbt text[] not null default '{}';
+alter table audit.runs add column if not exists failed_steps text[] not null default '{}';
 
 -- How long each stage of a run took, written by the stage itself.
 create table if not exists audit.run_stages (
