@@ -8,7 +8,7 @@ are checked to cast in no other way.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from importlib.resources import files
 
 import psycopg2
@@ -138,7 +138,7 @@ def test_an_instant_without_an_offset_is_beijing_whatever_the_session_zone(util_
     with util_db.cursor() as cur:
         cur.execute("set timezone = 'America/New_York'")
         cur.execute("select util.to_timestamptz_or_null('2026-10-31 09:15:00')")
-        assert cur.fetchone()[0] == datetime(2026, 10, 31, 1, 15, tzinfo=timezone.utc)
+        assert cur.fetchone()[0] == datetime(2026, 10, 31, 1, 15, tzinfo=UTC)
         cur.execute("reset timezone")
 
 

@@ -3,8 +3,9 @@
 Scheduler, dag-processor, api-server and a Celery worker run as separate processes over a Redis on
 127.0.0.1 (the machine's own when one answers, else one started here from Debian's redis-server). Night 1:
 the portal API's connection points at a port where nothing listens; the other sources land, the marts are
-built from them, and the run is recorded as degraded naming pc. Night 2: the connection is fixed the way an
-operator fixes it (in Airflow's own store), and pc catches up from its watermark with no gap.
+built from them, the run is recorded as degraded naming pc, and the dag-processor runs the failure callback,
+which posts the alert to a webhook. Night 2: the connection is fixed the way an operator fixes it (in
+Airflow's own store), and pc catches up from its watermark with no gap.
 """
 import json
 import shutil
@@ -19,6 +20,7 @@ from hcp import connections, runtime, settings
 from hcp.cluster import Cluster, execution_api_env
 from hcp.simulator.demo import demo_sources
 from tests.conftest import TEST_RATINGS_PER_DAY, free_port, query
+from tests.test_alerts import webhook_receiver
 
 RUN_TIMEOUT = 900
 
@@ -61,7 +63,8 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
     runtime.create_databases({**server, "dbname": "postgres"}, ["hotline_scheduler"])
     api_port = free_port()
     metadata = f"postgres@{pg_server.host}:{pg_server.port}/airflow_scheduler"
-    with demo_sources(demo_world, tmp / "sources", TEST_RATINGS_PER_DAY, server, "hotline_scheduler") as conns:
+    with (webhook_receiver() as (alerts_url, alerts, _),
+          demo_sources(demo_world, tmp / "sources", TEST_RATINGS_PER_DAY, server, "hotline_scheduler") as conns):
         pc_value = conns.pop(connections.env_var("hcp_pc"))  # pc lives in Airflow's store: an operator fixes it there
         env = runtime.airflow_env(warehouse_value, {
             **conns,
@@ -76,6 +79,7 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
             **execution_api_env(api_port),  # its schedule is manual: only the nights the test triggers
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             "HCP_TASK_RETRIES": "0",  # a source that is down fails at once
+            connections.env_var("hcp_alerts"): json.dumps({"conn_type": "http", "host": alerts_url}),
         })
         env.pop(connections.env_var("hcp_pc"), None)
         (tmp / "airflow").mkdir()
@@ -92,14 +96,14 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
         try:
             c.wait_until_ready(api_port)
             conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("w", warehouse_value)))
-            yield c, conn, pc_value
+            yield c, conn, pc_value, alerts
             conn.close()
         finally:
             c.stop()
 
 
 def test_a_source_down_fails_alone_and_catches_up_the_next_night(cluster, demo_world):
-    c, conn, pc_value = cluster
+    c, conn, pc_value, alerts = cluster
     pc_ratings = sum(1 for r in demo_world.ratings if r.channel == "pc")
 
     # night 1: the portal is down
@@ -122,3 +126,12 @@ def test_a_source_down_fails_alone_and_catches_up_the_next_night(cluster, demo_w
     # a run's summary is in the warehouse as well as in the log
     [(summary, stages)] = query(conn, "select summary, stages from audit.runs where run_id = 'night_2'")
     assert "Rows per source and state" in summary and stages["dbt_build"] > 0
+
+    # the failure callback of night 1 ran in the dag-processor and told the webhook, once; night 2 did not
+    deadline = time.time() + 60
+    while not alerts and time.time() < deadline:
+        time.sleep(2)
+    [(_, _, alert)] = alerts
+    assert (alert["run_id"], alert["night"], alert["reason"]) == ("night_1", "2026-10-30", "task_failure")
+    assert {"pc.extract", "report"} <= set(alert["failed_tasks"]) and "app.extract" not in alert["failed_tasks"]
+    assert alert["text"].startswith("好差评夜间任务失败") and "pc.extract" in alert["text"]
