@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test lint night bench manifest ui docs psql stop env lock clean
+.PHONY: run test test-pg15 lint night bench manifest ui docs psql stop env lock clean
 
 # The virtualenv, (re)installed from the lock whenever the lock changes.
 $(STAMP): requirements.lock
@@ -25,6 +25,14 @@ run: $(STAMP)  ## generate the demo world and run its last night through Airflow
 
 test: $(STAMP) lint  ## the whole suite
 	$(BIN)/pytest
+
+# The warehouse-facing tests again on Debian's PostgreSQL 15, the oldest server the warehouse supports.
+PG15_BIN ?= /usr/lib/postgresql/15/bin
+WAREHOUSE_TESTS := tests/test_end_to_end.py tests/test_bad_inputs.py tests/test_casts.py tests/test_fuzz.py \
+	tests/test_two_nights.py tests/test_validation.py tests/sources tests/marts
+test-pg15: $(STAMP)  ## the warehouse-facing tests on Debian's PostgreSQL 15 (apt-get install postgresql-15)
+	@test -x $(PG15_BIN)/initdb || { echo "no PostgreSQL 15 in $(PG15_BIN): apt-get install postgresql-15" >&2; exit 2; }
+	HCP_TEST_POSTGRES_BIN=$(PG15_BIN) $(BIN)/pytest $(WAREHOUSE_TESTS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check plugins dags tests bench

@@ -19,6 +19,7 @@ REASONS: dict[str, str] = {
     "level_out_of_scale": "a level that does not exist on the channel's own scale (pc 1-5, hotline's three words, ...)",
     "missing_case": "no case number (办件编号)",
     "invalid_agency_code": "the agency code is not a valid unified social credit code (GB 32100-2015 check character)",
+    "bad_rating_seq": "a rating's sequence (pc assessNumber, app eval_seq) is neither 1 (first rating) nor 2 (follow-up 追评)",
     "conflicting_duplicate": "the same id (and version) twice in one batch with different content",
     "sms_opt_out": "an SMS reply TD / 退订: an opt-out, not a rating",
     "sms_unparseable": "an SMS reply with no leading digit 1-5 and not exactly one level phrase",

@@ -61,6 +61,7 @@ RULES: dict[str, RowRules] = {
             ("level_out_of_scale", "coalesce(satisfaction, '') not in ('1', '2', '3', '4', '5')"),
             ("missing_case", "coalesce(btrim(project_no), '') = ''"),
             ("invalid_agency_code", uscc_fails("raw.pc_evaluations", "dept_code")),
+            ("bad_rating_seq", "coalesce(util.to_integer_or_null(assess_number), 0) not in (1, 2)"),
         ),
     ),
     "app": RowRules(
@@ -73,6 +74,7 @@ RULES: dict[str, RowRules] = {
             ("level_out_of_scale", "coalesce(satisfaction_code, '') not in ('1', '2', '3', '4', '5')"),
             ("missing_case", "coalesce(btrim(case_no), '') = ''"),
             ("invalid_agency_code", uscc_fails("raw.app_evaluations", "org_code")),
+            ("bad_rating_seq", "coalesce(util.to_integer_or_null(eval_seq), 0) not in (1, 2)"),
         ),
         delivery_columns=("export_date",),
     ),

@@ -33,7 +33,7 @@ renamed as (
 
         ---------- flags
         false as is_default_rating,
-        is_deleted = 'true' as is_withdrawn,
+        coalesce(is_deleted = 'true', false) as is_withdrawn,
         1 as rating_seq,
 
         ---------- lineage

@@ -31,7 +31,8 @@ renamed as (
         util.to_timestamp_or_null(update_time) at time zone 'Asia/Shanghai' as updated_at,
 
         ---------- flags
-        pf = '7' as is_default_rating,
+        -- pf 7: the system's default after 7 days without a rating; anything else a person gave
+        coalesce(util.to_integer_or_null(pf) = 7, false) as is_default_rating,
         false as is_withdrawn,
         util.to_integer_or_null(assess_number) as rating_seq,
         util.to_integer_or_null(user_prop) as user_type,

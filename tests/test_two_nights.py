@@ -1,0 +1,107 @@
+"""Two nights with sources that change in between give the marts of one night on the final state.
+
+Between the nights the 12345 table corrects a row (a later modified_time) and withdraws another, a hall file
+is delivered again under its name with a corrected row, the portal sends a rating again with a later
+updateTime, and an SMS reply is sent again in the next day's file. A second warehouse then runs the last
+night alone on the sources as they stand: every mart must match.
+"""
+import json
+from dataclasses import replace
+from datetime import datetime, time, timedelta
+
+import psycopg2
+import pytest
+
+from hcp import calendar, connections, dbt, validation, warehouse
+from hcp.simulator import files as sim
+from hcp.simulator import hotline_db
+from hcp.simulator.http_server import ApiServer, PagedApi
+from hcp.simulator.pc_api import TIME_FORMAT, pc_api, to_api_item
+from hcp.simulator.rectification_api import rectification_api
+from hcp.sources import SOURCES
+from tests.conftest import NIGHT, mart_fingerprints, query
+
+ORDER = ["master", "pc", "app", "hall", "hotline", "sms", "rectification"]
+FIRST = NIGHT - timedelta(days=1)
+EARLIER = NIGHT - timedelta(days=10)  # the day whose ratings change: long before either night
+
+
+def run_night(conn, night):
+    for source in ORDER:
+        batch = SOURCES[source].extract(conn, night)
+        validation.judge_batch(conn, source, batch.batch_id, night)
+    calendar.refresh(conn)
+    dbt.run(["build", "--exclude", "resource_type:unit_test"], night=night)
+
+
+@pytest.fixture
+def sources(demo_world, make_database, tmp_path, monkeypatch):
+    hotline = make_database("hotline_two_nights")
+    monkeypatch.setenv("AIRFLOW_CONN_HCP_HOTLINE", hotline)
+    hotline_conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("hcp_hotline", hotline)))
+    resent = next(r for r in demo_world.ratings_on("pc", EARLIER) if r.level < 4 and r.seq == 1)
+    resent_item = {**to_api_item(resent), "satisfaction": 1,  # 非常不满意 now: a bad review
+                   "updateTime": datetime.combine(NIGHT, time(10)).strftime(TIME_FORMAT)}
+    pc = pc_api(demo_world.ratings, "t")
+    pc = PagedApi(pc.path, [*pc.items, resent_item], since_key=lambda i: (i["updateTime"], i["evaluationId"]),
+                  parse_since=pc.parse_since, token="t", clock_key=pc.clock_key)
+    with ApiServer(pc) as pc_server, ApiServer(rectification_api(demo_world, "t")) as events:
+        for conn_id, server in (("HCP_PC", pc_server), ("HCP_RECTIFICATION", events)):
+            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", json.dumps(
+                {"conn_type": "http", "host": server.base_url, "password": "t"}))
+
+        def as_of(night) -> dict[str, str]:
+            """The sources as they stand when night D's run starts, at 02:00 on D+1; the ids changed for D."""
+            now = datetime.combine(night + timedelta(days=1), time(2))
+            pc.set_clock(now)
+            events.api.set_clock(now)
+            hotline_db.fill(hotline_conn, demo_world, until=now)
+            roots = sim.write_all(demo_world, tmp_path, through=night)
+            for source, root in roots.items():
+                monkeypatch.setenv(f"AIRFLOW_CONN_HCP_{source.upper()}",
+                                   json.dumps({"conn_type": "fs", "extra": {"path": str(root)}}))
+            if night == FIRST:
+                return {}
+            # between the nights: the 12345 table changes two rows, a hall file comes again corrected, an SMS
+            # reply is sent again in the next day's file
+            corrected, withdrawn = [r for r in demo_world.ratings_on("hotline", EARLIER) if not r.is_deleted][:2]
+            hotline_db.change(hotline_conn, corrected.evaluation_id, datetime.combine(NIGHT, time(9)),
+                              satisfaction="不满意")
+            hotline_db.change(hotline_conn, withdrawn.evaluation_id, datetime.combine(NIGHT, time(9, 5)), deleted=True)
+            hall = next(r for r in demo_world.ratings_on("hall", EARLIER) if r.level < 4)
+            sim.write_hall_file(roots["hall"] / f"hall_{EARLIER:%Y%m%d}_{hall.hall_code}.csv",
+                                [sim.hall_row(replace(r, level=5) if r == hall else r)
+                                 for r in demo_world.ratings_on("hall", EARLIER) if r.hall_code == hall.hall_code])
+            reply = (roots["sms"] / f"sms_{FIRST:%Y%m%d}.csv").read_text(encoding="utf-8").splitlines()[1]
+            with (roots["sms"] / f"sms_{NIGHT:%Y%m%d}.csv").open("a", encoding="utf-8") as last_file:
+                last_file.write(reply + "\n")
+            return {"pc": resent.evaluation_id, "hotline_corrected": corrected.evaluation_id,
+                    "hotline_withdrawn": withdrawn.evaluation_id, "hall": hall.evaluation_id,
+                    "sms": reply.split(",")[0]}
+        yield as_of
+    hotline_conn.close()
+
+
+def test_two_nights_on_changing_sources_equal_one_night_on_the_final_state(warehouse_db, make_database, sources,
+                                                                            monkeypatch):
+    sources(FIRST)
+    run_night(warehouse_db, FIRST)
+    changed = sources(NIGHT)
+    run_night(warehouse_db, NIGHT)
+    two_nights = mart_fingerprints(warehouse_db)
+    # each change reached the marts, and the reply sent twice is one rating
+    facts = {(channel, evaluation_id): (level, withdrawn) for channel, evaluation_id, level, withdrawn in query(
+        warehouse_db, "select channel, evaluation_id, level_code, is_withdrawn from marts.fct_ratings")}
+    assert facts[("pc", changed["pc"])] == (5, False)
+    assert facts[("hotline", changed["hotline_corrected"])] == (4, False)
+    assert facts[("hotline", changed["hotline_withdrawn"])][1] is True
+    assert facts[("hall", changed["hall"])] == (5, False)
+    assert ("sms", changed["sms"]) in facts
+    assert query(warehouse_db, "select count(*) from audit.quarantine where reason = 'conflicting_duplicate'") == [(0,)]
+
+    monkeypatch.setenv(connections.env_var("hcp_warehouse"), make_database("wh_final_state_once"))
+    once = warehouse.connect()
+    warehouse.ensure_schema(once)
+    run_night(once, NIGHT)
+    assert mart_fingerprints(once) == two_nights
+    once.close()
