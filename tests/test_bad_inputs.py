@@ -279,6 +279,21 @@ def test_sms_case_listed_late_is_held_then_passes(warehouse_db, sms_dirs):
     assert fates(warehouse_db, result) == ([], True)
 
 
+def test_a_reply_sent_again_in_the_next_days_file_is_one_rating_not_a_conflict(warehouse_db, sms_dirs):
+    """Both daily files land in one batch (a first night, or a night after a pause): the copies differ only in
+    the file they came in, which is not what the source sent."""
+    sms_root, master_root = sms_dirs
+    list_cases(master_root, NIGHT, ["CASE1", "CASE2"])
+    judge(warehouse_db, "master")
+    write_sms(sms_root, [("CASE1", "1"), ("CASE2", "5")], day=NIGHT - timedelta(days=1))
+    header, first, _ = (sms_root / f"sms_{NIGHT - timedelta(days=1):%Y%m%d}.csv").read_text().splitlines()
+    (sms_root / f"sms_{NIGHT:%Y%m%d}.csv").write_text(f"{header}\n{first}\n")  # M0 again, as it was
+    result = judge(warehouse_db, "sms")
+    assert fates(warehouse_db, result) == ([], True)
+    assert fetch(warehouse_db, "select msg_id, count(*) from raw.sms_replies group by 1 order by 1") == [
+        ("M0", 2), ("M1", 1)]
+
+
 def test_sms_case_still_unknown_after_eight_days_is_quarantined(warehouse_db, sms_dirs):
     sms_root, master_root = sms_dirs
     write_sms(sms_root, [("NEVER", "2")])
