@@ -356,9 +356,9 @@ def test_unknown_reason_codes_are_kept_and_flagged(warehouse_db, serve_pc, demo_
 
 def test_app_tags_unknown_or_malformed_are_kept(warehouse_db, app_dir, demo_world):
     odd = [b'{"eval_id": "T1", "satisfaction_code": 4, "eval_time": "20261031T090000", "case_no": "C", '
-           b'"org_code": "91350100M000100Y43", "tags": [501, 888]}',
+           b'"org_code": "91350100M000100Y43", "eval_seq": 1, "tags": [501, 888]}',
            b'{"eval_id": "T2", "satisfaction_code": 4, "eval_time": "20261031T090000", "case_no": "C", '
-           b'"org_code": "91350100M000100Y43", "tags": "[501,"}']
+           b'"org_code": "91350100M000100Y43", "eval_seq": 1, "tags": "[501,"}']
     write_app(app_dir / "dt=2026-10-31", good_app_lines(demo_world) + odd)
     result = judge(warehouse_db, "app")
     assert fates(warehouse_db, result) == ([], True)

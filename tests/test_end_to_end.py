@@ -121,4 +121,5 @@ def test_make_night_names_the_source_connections_it_lacks(demo_run):
     result = subprocess.run([sys.executable, "-m", "hcp.cli", "night", "--date", "2026-10-31"],
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
-    assert "hcp_pc (set AIRFLOW_CONN_HCP_PC or add it in Airflow)" in result.stderr
+    assert "connection 'hcp_pc' is not defined: set AIRFLOW_CONN_HCP_PC or add it in Airflow" in result.stderr
+    assert "Traceback" not in result.stderr
