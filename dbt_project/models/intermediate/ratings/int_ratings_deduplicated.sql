@@ -87,8 +87,8 @@ ranked as (
         row_number() over (
             partition by channel, evaluation_id
             -- a version delivered again (the night run again) yields to its kept copy, which knows what it
-            -- replaced
-            order by updated_at desc, batch_id desc, line_no desc, is_kept desc
+            -- replaced; a version with no readable update time never beats one that has it
+            order by updated_at desc nulls last, batch_id desc, line_no desc, is_kept desc
         ) as version_rank,
         max(rated_date) filter (where is_kept) over (partition by channel, evaluation_id) as kept_rated_date
     from versions
