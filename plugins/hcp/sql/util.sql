@@ -86,10 +86,11 @@ $$;
 
 -- Casts that cannot fail. Staging reads raw text whatever the row rules said of it: the planner may evaluate
 -- a column before the quarantine anti-join has removed its row, so every cast in staging and in the row rules
--- goes through one of these, which return null for anything that is not what they read. Plain SQL on regular
--- expressions and make_* constructors: pg_input_is_valid needs PostgreSQL 16, and an exception handler costs a
--- subtransaction per row. Each guard is a CASE nested in the one before it: an AND is folded whole when the
--- planner sees a constant, which would evaluate the cast too. Digits are [0-9], never \d (see to_integer_or_null).
+-- goes through one of these, which return null for anything that is not what they read. Plain SQL: a regular
+-- expression proves the shape, a little arithmetic the day, and only then does PostgreSQL's own cast run
+-- (pg_input_is_valid needs PostgreSQL 16; an exception handler costs a subtransaction per row). Each guard is a
+-- CASE nested in the one before it: an AND is folded whole when the planner sees a constant, which would
+-- evaluate the cast too. Digits are [0-9], never \d (see to_integer_or_null).
 
 -- Days in month m of year y (proleptic Gregorian, as PostgreSQL counts).
 create or replace function util.days_in_month(y integer, m integer) returns integer
@@ -98,46 +99,40 @@ language sql immutable parallel safe as $$
                 else 31 - (m - 1) % 7 % 2 end
 $$;
 
--- 'YYYY-MM-DD', a real day of years 1-9999.
-create or replace function util.to_date_or_null(value text) returns date
+-- Whether 'YYYY-MM-DD...' (its shape already matched) names a real day of years 1-9999.
+create or replace function util.is_real_day(value text) returns boolean
 language sql immutable parallel safe as $$
+    select substr(value, 1, 4) <> '0000'
+           and substr(value, 9, 2)::integer
+               <= util.days_in_month(substr(value, 1, 4)::integer, substr(value, 6, 2)::integer)
+$$;
+
+-- 'YYYY-MM-DD', a real day of years 1-9999. Once its shape and day are proven, PostgreSQL's own cast reads
+-- it (ISO order: the session's DateStyle does not matter) and cannot fail.
+create or replace function util.to_date_or_null(value text) returns date
+language sql stable parallel safe as $$
     select case when value ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$' then
-        case when substr(value, 1, 4)::integer >= 1
-                  and substr(value, 9, 2)::integer
-                      <= util.days_in_month(substr(value, 1, 4)::integer, substr(value, 6, 2)::integer)
-             then make_date(substr(value, 1, 4)::integer, substr(value, 6, 2)::integer, substr(value, 9, 2)::integer)
-        end
+        case when util.is_real_day(value) then value::date end
     end
 $$;
 
 -- 'YYYY-MM-DD HH:MI:SS[.ffffff]' (or with a T) as a wall-clock timestamp; seconds 0-59, no leap second.
 create or replace function util.to_timestamp_or_null(value text) returns timestamp
-language sql immutable parallel safe as $$
-    select case when value ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$' then
-        case when util.to_date_or_null(left(value, 10)) is not null then
-            util.to_date_or_null(left(value, 10))
-            + make_interval(hours => substr(value, 12, 2)::integer, mins => substr(value, 15, 2)::integer,
-                            secs => substr(value, 18)::double precision)
-        end
+language sql stable parallel safe as $$
+    select case when value
+            ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?$'
+        then case when util.is_real_day(value) then value::timestamp end
     end
 $$;
 
 -- An ISO-8601 instant: 'YYYY-MM-DD[T ]HH:MI:SS[.ffffff]' with 'Z' or an offset of at most 14 hours
 -- (+08, +0800, +08:00); without an offset it is Beijing time (domain.md 1), whatever the server's TimeZone.
 create or replace function util.to_timestamptz_or_null(value text) returns timestamptz
-language sql immutable parallel safe as $$
-    select case when value ~ '^.{19}(\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?$' then
-        case when util.to_timestamp_or_null(substring(value from '^.{19}(?:\.[0-9]{1,6})?')) is not null then
-            (util.to_timestamp_or_null(substring(value from '^.{19}(?:\.[0-9]{1,6})?'))
-             - coalesce(
-                 case when value ~ 'Z$' then interval '0'
-                      when value ~ '[+-][0-9]{2}(:?[0-9]{2})?$' then
-                          (case when substring(value from '([+-])[0-9]{2}(?::?[0-9]{2})?$') = '-' then -1 else 1 end)
-                          * make_interval(hours => substring(value from '[+-]([0-9]{2})(?::?[0-9]{2})?$')::integer,
-                                          mins => coalesce(substring(value from '[+-][0-9]{2}:?([0-9]{2})$'), '0')::integer)
-                 end,
-                 interval '8 hours'))
-            at time zone 'UTC'
+language sql stable parallel safe as $$
+    select case when value
+            ~ '^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])[T ]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{1,6})?(Z|[+-](0[0-9]|1[0-4])(:?[0-5][0-9])?)?$'
+        then case when util.is_real_day(value) then
+            (case when value ~ '(Z|[+-][0-9:]+)$' then value else value || '+08' end)::timestamptz
         end
     end
 $$;
