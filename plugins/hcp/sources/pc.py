@@ -52,9 +52,10 @@ def client(base_url: str, token: str, **options) -> PagedClient:
 def read_pages(api: PagedClient, since: str | None, latest_allowed: datetime) -> Iterator[loading.Page]:
     for page in api.pages(since):
         rows = [[line, *loading.json_values(item, KEYS)] for line, item in enumerate(page.items, start=1)]
-        latest = max((t for i in page.items
-                      if (t := watermark_candidate(i.get("updateTime"), UPDATE_TIME_FORMAT, latest_allowed))),
-                     default=None)
+        # times in the contract's fixed width order as text: parse from the latest down, only until one is a time
+        stamps = sorted({t for i in page.items if isinstance(t := i.get("updateTime"), str) and len(t) == 19},
+                        reverse=True)
+        latest = next((t for s in stamps if (t := watermark_candidate(s, UPDATE_TIME_FORMAT, latest_allowed))), None)
         yield loading.Page(
             table=TABLE,
             columns=list(FIELDS),
