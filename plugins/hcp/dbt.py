@@ -13,19 +13,58 @@ from hcp import connections, pii, settings
 log = logging.getLogger(__name__)
 
 
+# libpq options dbt-postgres's profile takes, and the variable profiles.yml reads each from
+PROFILE_OPTIONS = {
+    "sslmode": "HCP_WH_SSLMODE",
+    "sslcert": "HCP_WH_SSLCERT",
+    "sslkey": "HCP_WH_SSLKEY",
+    "sslrootcert": "HCP_WH_SSLROOTCERT",
+    "connect_timeout": "HCP_WH_CONNECT_TIMEOUT",
+    "keepalives_idle": "HCP_WH_KEEPALIVES_IDLE",
+    "application_name": "HCP_WH_APPLICATION_NAME",
+}
+# The rest reach dbt's sessions as libpq's own environment variables (libpq 17, psycopg2's; `options` is
+# joined with the hashing key's pads in PGOPTIONS). libpq has none for keepalives, keepalives_interval,
+# keepalives_count, tcp_user_timeout, sslpassword, replication and fallback_application_name.
+LIBPQ_ENV = {
+    "service": "PGSERVICE", "passfile": "PGPASSFILE", "channel_binding": "PGCHANNELBINDING",
+    "hostaddr": "PGHOSTADDR", "client_encoding": "PGCLIENTENCODING", "sslnegotiation": "PGSSLNEGOTIATION",
+    "sslcompression": "PGSSLCOMPRESSION", "sslcertmode": "PGSSLCERTMODE", "sslcrl": "PGSSLCRL",
+    "sslcrldir": "PGSSLCRLDIR", "sslsni": "PGSSLSNI", "requirepeer": "PGREQUIREPEER",
+    "require_auth": "PGREQUIREAUTH", "ssl_min_protocol_version": "PGSSLMINPROTOCOLVERSION",
+    "ssl_max_protocol_version": "PGSSLMAXPROTOCOLVERSION", "gssencmode": "PGGSSENCMODE",
+    "krbsrvname": "PGKRBSRVNAME", "gsslib": "PGGSSLIB", "gssdelegation": "PGGSSDELEGATION",
+    "target_session_attrs": "PGTARGETSESSIONATTRS", "load_balance_hosts": "PGLOADBALANCEHOSTS",
+}
+
+
+class UnsupportedByDbt(ValueError):
+    pass
+
+
 def profile_env(conn_id: str = settings.WAREHOUSE_CONN_ID) -> dict[str, str]:
-    """The variables dbt_project/profiles.yml reads, from the warehouse connection."""
+    """The variables dbt_project/profiles.yml reads, from the warehouse connection, and libpq's own for the
+    options the profile has no field for: dbt connects as psycopg2.connect(**postgres_kwargs) does."""
     kw = connections.postgres_kwargs(connections.get_connection(conn_id))
+    options = connections.libpq_options(kw)
+    unsupported = sorted(set(options) - set(PROFILE_OPTIONS) - set(LIBPQ_ENV) - {"options"})
+    if unsupported:
+        raise UnsupportedByDbt(f"connection '{conn_id}': dbt-postgres cannot pass the libpq option(s) "
+                               f"{', '.join(unsupported)}: neither its profile nor libpq's environment takes them")
+    # the hashing key's pads reach each dbt session as settings, never as SQL text (hcp.pii)
+    session_options = " ".join(o for o in (str(options.get("options") or ""), pii.session_options(pii.key())) if o)
     return {
         "HCP_WH_HOST": kw["host"],
         "HCP_WH_PORT": str(kw["port"]),
         "HCP_WH_USER": kw["user"] or "",
         "HCP_WH_PASSWORD": kw.get("password", ""),
         "HCP_WH_DBNAME": kw["dbname"],
+        # every profile variable set, empty when the connection has no such option: the profile's default
+        **{var: str(options.get(option, "")) for option, var in PROFILE_OPTIONS.items()},
+        **{LIBPQ_ENV[option]: str(value) for option, value in options.items() if option in LIBPQ_ENV},
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
-        # the hashing key's pads reach each dbt session as settings, never as SQL text (hcp.pii)
-        "PGOPTIONS": pii.session_options(pii.key()),
+        "PGOPTIONS": session_options,
     }
 
 

@@ -34,17 +34,24 @@ class ApiPage:
     size: int  # bytes of the response body
 
 
+CONNECT_TIMEOUT = 5.0  # seconds to reach the server, unless the connection's timeout says otherwise
+
+
 class PagedClient:
-    def __init__(self, base_url: str, token: str, path: str, *, timeout: float = 30.0, max_attempts: int = 6,
-                 backoff: float = 2.0, max_backoff: float = 60.0, page_limit: int | None = None):
+    """Pages of one API path. ``session`` carries the connection's TLS, proxy and header settings
+    (``hcp.connections.http_session``); its ``timeout``, when the connection sets one, replaces ``timeout``."""
+
+    def __init__(self, base_url: str, token: str, path: str, *, session: requests.Session | None = None,
+                 timeout: float = 30.0, max_attempts: int = 6, backoff: float = 2.0, max_backoff: float = 60.0,
+                 page_limit: int | None = None):
         self.url = base_url.rstrip("/") + path
         self.token = token
-        self.timeout = timeout
+        self.session = session if session is not None else requests.Session()
+        self.timeout = getattr(self.session, "timeout", None) or (CONNECT_TIMEOUT, timeout)
         self.max_attempts = max_attempts
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.page_limit = page_limit
-        self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def redact(self, text: str) -> str:
@@ -53,7 +60,7 @@ class PagedClient:
     def get(self, params: dict) -> tuple[dict, int]:
         for attempt in range(1, self.max_attempts + 1):
             try:
-                response = self.session.get(self.url, params=params, timeout=(5.0, self.timeout))
+                response = self.session.get(self.url, params=params, timeout=self.timeout)
             except requests.RequestException as exc:
                 if not is_transient(exc):
                     raise SourceError(self.redact(f"{self.url}: {type(exc).__name__}: {exc}")) from exc

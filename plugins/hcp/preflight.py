@@ -189,7 +189,7 @@ def database_problems(conn, names: list[str], where: str) -> list[str]:
 
 
 def _connect(kwargs: dict):
-    return psycopg2.connect(application_name="haochaping-preflight", connect_timeout=CONNECT_TIMEOUT, **kwargs)
+    return psycopg2.connect(**{"application_name": "haochaping-preflight", "connect_timeout": CONNECT_TIMEOUT, **kwargs})
 
 
 def _one_line(exc: BaseException) -> str:

@@ -63,6 +63,12 @@ def airflow_sqlalchemy_url(warehouse_value: str) -> str:
     return connections.sqlalchemy_url(conn, dbname=settings.AIRFLOW_DB)
 
 
+def airflow_async_url(sync_url: str) -> str:
+    """The api-server's async URL. Airflow's default driver for it, asyncpg, takes none of the libpq options a
+    connection's extras put in the query string (sslmode, sslrootcert...); psycopg 3 takes them all."""
+    return sync_url.replace("postgresql+psycopg2://", "postgresql+psycopg://", 1)
+
+
 def airflow_env(warehouse_value: str, extra: dict[str, str] | None = None) -> dict[str, str]:
     """The environment every Airflow command of ours runs in."""
     airflow_home = settings.LOCAL_DIR / "airflow"
@@ -90,6 +96,8 @@ def airflow_env(warehouse_value: str, extra: dict[str, str] | None = None) -> di
         "HCP_PROJECT_ROOT": str(settings.PROJECT_ROOT),
         "HCP_LOCAL_DIR": str(settings.LOCAL_DIR),
     }
+    if "?" in env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = airflow_async_url(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
     pii_var = connections.env_var(settings.PII_KEY_CONN_ID)
     if pii_var not in env and uses_embedded():
         # the embedded warehouse is local state: so is its hashing key. A real warehouse brings its own.

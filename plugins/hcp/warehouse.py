@@ -48,7 +48,7 @@ def require_supported_server(conn) -> None:
 def connect(conn_id: str = settings.WAREHOUSE_CONN_ID, **overrides):
     kwargs = connections.postgres_kwargs(connections.get_connection(conn_id))
     kwargs.update(overrides)
-    return psycopg2.connect(application_name="haochaping", **kwargs)
+    return psycopg2.connect(**{"application_name": "haochaping", **kwargs})
 
 
 @contextmanager

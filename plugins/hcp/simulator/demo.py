@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import secrets
 import shutil
+import ssl
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, time, timedelta
@@ -40,7 +41,11 @@ def write_files_once(world: World, root: Path, ratings_per_day: int) -> dict[str
 
 @contextmanager
 def demo_sources(world: World, root: Path, ratings_per_day: int, server_kwargs: dict,
-                 hotline_db_name: str = "hcp_hotline_demo") -> Iterator[dict[str, str]]:
+                 hotline_db_name: str = "hcp_hotline_demo", *, ssl_context: ssl.SSLContext | None = None,
+                 http_extra: dict | None = None) -> Iterator[dict[str, str]]:
+    """``server_kwargs``: psycopg2's, of the server the hotline database goes on (its libpq options, TLS say,
+    become the hotline connection's extras). ``ssl_context``: the APIs serve HTTPS with it; ``http_extra``:
+    the extras of their connections (``{"verify": "<ca.pem>"}`` for a private CA)."""
     roots = write_files_once(world, root, ratings_per_day)
     hotline_kwargs = {**server_kwargs, "dbname": hotline_db_name}
     conn = psycopg2.connect(**hotline_kwargs)
@@ -48,8 +53,8 @@ def demo_sources(world: World, root: Path, ratings_per_day: int, server_kwargs: 
         hotline_db.fill(conn, world)
     finally:
         conn.close()
-    with _apis(world) as (pc, events):
-        yield _connection_values(pc, events, hotline_kwargs, roots)
+    with _apis(world, ssl_context) as (pc, events):
+        yield _connection_values(pc, events, hotline_kwargs, roots, http_extra)
 
 
 @contextmanager
@@ -82,22 +87,24 @@ def daily_sources(world: World, root: Path, server_kwargs: dict,
 
 
 @contextmanager
-def _apis(world: World) -> Iterator[tuple[ApiServer, ApiServer]]:
+def _apis(world: World, ssl_context: ssl.SSLContext | None = None) -> Iterator[tuple[ApiServer, ApiServer]]:
     pc_token, events_token = secrets.token_urlsafe(24), secrets.token_urlsafe(24)  # per run, never stored
-    with ApiServer(pc_api(world.ratings, pc_token)) as pc, \
-            ApiServer(rectification_api(world, events_token)) as events:
+    with ApiServer(pc_api(world.ratings, pc_token), ssl_context=ssl_context) as pc, \
+            ApiServer(rectification_api(world, events_token), ssl_context=ssl_context) as events:
         yield pc, events
 
 
 def _connection_values(pc: ApiServer, events: ApiServer, hotline_kwargs: dict,
-                       roots: dict[str, Path]) -> dict[str, str]:
+                       roots: dict[str, Path], http_extra: dict | None = None) -> dict[str, str]:
     """The ``AIRFLOW_CONN_*`` values of every source, as production connections would be written."""
     values = {
-        "hcp_pc": {"conn_type": "http", "host": pc.base_url, "password": pc.api.token},
-        "hcp_rectification": {"conn_type": "http", "host": events.base_url, "password": events.api.token},
+        "hcp_pc": {"conn_type": "http", "host": pc.base_url, "password": pc.api.token, "extra": http_extra},
+        "hcp_rectification": {"conn_type": "http", "host": events.base_url, "password": events.api.token,
+                              "extra": http_extra},
         "hcp_hotline": {"conn_type": "postgres", "host": hotline_kwargs["host"], "port": hotline_kwargs["port"],
                         "login": hotline_kwargs["user"], "password": hotline_kwargs.get("password"),
-                        "schema": hotline_kwargs["dbname"]},
+                        "schema": hotline_kwargs["dbname"],
+                        "extra": connections.libpq_options(hotline_kwargs) or None},
         **{f"hcp_{name}": {"conn_type": "fs", "extra": {"path": str(path)}} for name, path in roots.items()},
     }
     return {connections.env_var(conn_id): json.dumps({k: v for k, v in value.items() if v is not None})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -108,19 +109,24 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 class ApiServer:
-    """Serves a ``PagedApi`` on 127.0.0.1 in a background thread; use as a context manager."""
+    """Serves a ``PagedApi`` on 127.0.0.1 in a background thread; use as a context manager.
+    With ``ssl_context`` (a server context holding the certificate) it serves HTTPS."""
 
-    def __init__(self, api: PagedApi, port: int = 0):
+    def __init__(self, api: PagedApi, port: int = 0, ssl_context: ssl.SSLContext | None = None):
         self.api = api
         handler = type("Handler", (_Handler,), {"api": api})
         self.httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)
         self.httpd.daemon_threads = True
+        self.scheme = "https" if ssl_context else "http"
+        if ssl_context:
+            # a client that rejects the certificate fails the handshake in accept(), which the server shrugs off
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
         self.thread = threading.Thread(target=self.httpd.serve_forever, name=f"api{api.path}", daemon=True)
 
     @property
     def base_url(self) -> str:
         host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self.scheme}://{host}:{port}"
 
     def __enter__(self) -> ApiServer:
         self.thread.start()

@@ -78,7 +78,7 @@ def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.Batc
     conn = connections.get_connection(conn_id)
     kwargs = connections.postgres_kwargs(conn)
     password = kwargs.get("password") or ""
-    source_conn = psycopg2.connect(application_name="haochaping-hotline", connect_timeout=15, **kwargs)
+    source_conn = psycopg2.connect(**{"application_name": "haochaping-hotline", "connect_timeout": 15, **kwargs})
     # one snapshot for all the pages, as one query would see
     source_conn.set_session(readonly=True, isolation_level="REPEATABLE READ")
     try:

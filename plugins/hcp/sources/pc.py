@@ -75,4 +75,5 @@ def load(warehouse_conn, night: date, api: PagedClient) -> loading.BatchResult:
 
 def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
     conn = connections.get_connection(conn_id)
-    return load(warehouse_conn, night, client(connections.http_base_url(conn), conn.password or ""))
+    return load(warehouse_conn, night, client(connections.http_base_url(conn), conn.password or "",
+                                              session=connections.http_session(conn)))
