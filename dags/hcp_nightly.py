@@ -3,6 +3,7 @@
 Thin on purpose: every task calls a function in plugins/hcp/nightly.py. A source that is down fails alone:
 the marts are built from what arrived, the report names the missing source (audit.runs status 'degraded')
 and fails the run so the failure callback alerts; the next night catches up from the source's watermark.
+A night that succeeds tells offices its marts are ready (success callback). Alert targets: plugins/hcp/alerts.py.
 Retries heal only what can heal (a source or the warehouse down or busy); anything else fails its task at once.
 """
 from __future__ import annotations
@@ -15,7 +16,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from hcp import dbt_tasks, nightly, settings
-from hcp.alerts import RunAlert
+from hcp.alerts import RunAlert, RunReadyAlert
 from hcp.failures import RetryOnlyTransient
 from hcp.sources import SOURCES
 
@@ -46,6 +47,7 @@ def table_asset(table: str) -> Asset:
                   "retry_exponential_backoff": 2.0, "max_retry_delay": timedelta(minutes=15),
                   "retry_policy": RetryOnlyTransient()},
     on_failure_callback=RunAlert(),
+    on_success_callback=RunReadyAlert(),
     params={"night": Param(None, type=["null", "string"], format="date",
                            description="Night D to cover (YYYY-MM-DD); default: the Beijing day before the run")},
     tags=["haochaping"],

@@ -153,7 +153,7 @@ class ConnectionSession(requests.Session):
         return super().request(method, url, **kwargs)
 
 
-def http_session(conn: Connection) -> ConnectionSession:
+def http_session(conn: Connection, own_extras: frozenset[str] = frozenset()) -> ConnectionSession:
     """A requests Session for an http connection, configured from its extras by HttpHook's names:
 
     - ``verify`` (or ``verify_ssl``): true, false, or the path of a CA bundle (a private CA);
@@ -162,7 +162,7 @@ def http_session(conn: Connection) -> ConnectionSession:
     - ``timeout``: seconds, or [connect, read]; ``session.timeout`` (None when unset);
     - ``trust_env`` (false: ignore HTTP(S)_PROXY, NO_PROXY, REQUESTS_CA_BUNDLE and .netrc), ``stream``,
       ``allow_redirects``, ``max_redirects``;
-    - any other extra is a header sent with every request.
+    - any other extra is a header sent with every request, but ``own_extras``: those the caller reads itself.
 
     Text extras ("false", "30") are read as the values they spell. The connection's login and password are
     not used here: whoever sends the requests decides how to present them (our APIs take a Bearer token).
@@ -186,7 +186,7 @@ def http_session(conn: Connection) -> ConnectionSession:
     if extras.get("max_redirects") is not None:
         session.max_redirects = int(extras["max_redirects"])
     for name, value in extras.items():
-        if name in HTTP_SETTINGS:
+        if name in HTTP_SETTINGS or name in own_extras:
             continue
         if isinstance(value, (dict, list)):
             raise ValueError(f"connection '{conn.conn_id}': extra {name!r} is not a setting HttpHook knows, so it "
