@@ -21,7 +21,7 @@ POINTS = {1: 10, 2: 8, 3: 6, 4: 3, 5: 0}
 
 def expected_agency_months(world, night):
     """Per agency and Beijing month: ratings that count, default ratings and average points, from the world's
-    own ratings and events (domain.md 7), as the demo's last night knows them."""
+    own ratings and events (docs/contract.md §8), as the demo's last night knows them."""
     end_of_night = datetime.combine(night + timedelta(days=1), time.min)
     struck_out = {(e["channel"], e["evaluationId"]) for e in build_events(world)
                   if e["eventType"] == "appeal_upheld" and parse_iso_to_beijing(e["eventTime"]) < end_of_night}
@@ -98,7 +98,8 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
 
 def test_the_same_night_again_by_make_night_changes_no_mart(demo_run, demo_world, pg_server, tmp_path):
     """The night again, by `make night`'s path: no demo command, only AIRFLOW_CONN_* pointing at sources shaped
-    like domain.md (the same world, served afresh). Nothing new arrives, so no mart may change."""
+    as docs/contract.md §4-§6 describes them (the same world, served afresh). Nothing new arrives, so no mart may
+    change."""
     _, conn, env, _ = demo_run
     first = mart_fingerprints(conn)
     server = {"host": pg_server.host, "port": pg_server.port, "user": "postgres"}

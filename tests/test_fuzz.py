@@ -87,7 +87,8 @@ hotline_values = {
     "work_order_no": st.one_of(any_text, st.sampled_from(EDGES)),  # not null in the hotline's table
     "visit_time": timestamps,
     "modified_time": timestamps.filter(lambda t: t is not None),
-    "is_deleted": st.one_of(st.none(), st.booleans()),  # the simulated table's NOT NULL is dropped: domain.md is silent
+    # the simulated table's NOT NULL is dropped: docs/contract.md §4.4 is silent
+    "is_deleted": st.one_of(st.none(), st.booleans()),
 }
 
 

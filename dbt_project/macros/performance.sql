@@ -1,5 +1,5 @@
 {#-
-    The performance figures of domain.md 7 for one kind of entity, per Beijing day and month.
+    The performance figures of docs/contract.md §8 for one kind of entity, per Beijing day and month.
       entity: the column naming the entity in the daily counts (int_rating_counts_daily, int_case_counts_daily)
               and fct_bad_reviews
       dimension / peer_column: the dimension that puts the entity in its peer group, and the column that does

@@ -4,7 +4,7 @@ from __future__ import annotations
 REASONS: dict[str, str] = {
     # whole files (line_no is null)
     "truncated_gzip": "the .gz file ends before its compressed stream does; no row of it is trusted",
-    "header_mismatch": "the CSV header is not the one domain.md names (a column missing or added)",
+    "header_mismatch": "the CSV header is not the one docs/contract.md names (§4.3, §4.5, §5.1; a column missing or added)",
     "unreadable_file": "the file could not be read or decompressed",
     # single rows
     "bad_encoding": "bytes that do not decode in the file's encoding (GB18030 for hall files, UTF-8 elsewhere)",
@@ -24,7 +24,7 @@ REASONS: dict[str, str] = {
     "sms_opt_out": "an SMS reply TD / 退订: an opt-out, not a rating",
     "sms_unparseable": "an SMS reply with no leading digit 1-5 and not exactly one level phrase",
     "unknown_case": "an SMS reply whose case no master-data snapshot within 7 days of the reply lists",
-    "unknown_event_type": "a rectification event type domain.md does not define",
+    "unknown_event_type": "a rectification event type docs/contract.md §6.2 does not define",
     "unknown_evaluation": "a rectification event for an evaluation no channel has delivered (judged again when re-read)",
 }
 

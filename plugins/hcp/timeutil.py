@@ -17,8 +17,8 @@ def parse_iso_to_beijing(value: str) -> datetime:
 
 
 def latest_source_time(night: date) -> datetime:
-    """The latest time a source may carry for night D (domain.md 1): the end of D+1, plus the clock skew; naive
-    Beijing wall clock. Anything later is in the future."""
+    """The latest time a source may carry for night D (docs/contract.md §2.3): the end of D+1, plus the clock
+    skew; naive Beijing wall clock. Anything later is in the future."""
     return datetime.combine(night + timedelta(days=2), time.min) + CLOCK_SKEW
 
 

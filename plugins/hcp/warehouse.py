@@ -13,7 +13,7 @@ from hcp import connections, settings
 log = logging.getLogger(__name__)
 
 _DDL_LOCK = 7_401_001  # advisory lock id: concurrent loaders must not race on CREATE ... IF NOT EXISTS
-# The PostgreSQL majors still supported upstream (domain.md 9); older ones lack what our SQL uses
+# The PostgreSQL majors still supported upstream (docs/contract.md §10.1); older ones lack what our SQL uses
 OLDEST_MAJOR, NEWEST_TESTED_MAJOR = 15, 18
 
 

@@ -1,4 +1,4 @@
-"""fct_bad_reviews recomputed in Python from the events and the chinesecalendar library (domain.md 6)."""
+"""fct_bad_reviews recomputed in Python from the events and the chinesecalendar library (docs/contract.md §7)."""
 from datetime import date, datetime, timedelta, timezone
 
 import chinese_calendar

@@ -1,4 +1,4 @@
-"""Every figure of the performance tables, recomputed from the facts by plain SQL (domain.md 7).
+"""Every figure of the performance tables, recomputed from the facts by plain SQL (docs/contract.md §8).
 
 The recomputation reads only marts.fct_ratings, marts.fct_bad_reviews, the dimensions and the cases as
 master data lists them, and spells each rule out once more, per grain, without the dbt macro's structure.

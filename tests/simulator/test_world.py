@@ -28,7 +28,7 @@ def test_bad_reviews_are_rare_and_carry_reasons(demo_world):
 def test_the_demo_and_benchmark_world_has_bad_reviews_at_a_real_provinces_rate():
     world = build_world(ratings_per_day=5000, days=4)  # the default scale, as `make run` and `make bench` use
     bad = sum(1 for r in world.ratings if r.level >= 4)
-    assert 0.00003 <= bad / len(world.ratings) <= 0.005  # domain.md: 0.003%-0.5%
+    assert 0.00003 <= bad / len(world.ratings) <= 0.005  # docs/contract.md §1.2: 0.003%-0.5%
     assert bad > 0.001 * len(world.ratings)  # yet not so few that the work orders go untested at volume
 
 

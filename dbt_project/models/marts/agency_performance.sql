@@ -1,3 +1,3 @@
--- 机构绩效: every figure of domain.md 7 per agency (by the rating's agency) and Beijing day or month;
+-- 机构绩效: every figure of docs/contract.md §8 per agency (by the rating's agency) and Beijing day or month;
 -- peers are the agencies of the same admin level.
 {{ performance('org_code', ref('dim_agencies'), 'admin_level') }}

@@ -1,6 +1,6 @@
 {{ config(materialized='view') }}
 -- One row per bad review (差评) with its work order, deadlines, status and overdue working days as of the end
--- of night D (domain.md 6). A view: int_bad_reviews keeps every review as of the last night that could change
+-- of night D (docs/contract.md §7). A view: int_bad_reviews keeps every review as of the last night that could change
 -- it (a settled review reads the same on any later night), so night D need not rewrite them all.
 with bad_reviews as (
 

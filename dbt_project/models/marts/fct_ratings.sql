@@ -1,6 +1,6 @@
 -- depends_on: {{ ref('int_ratings_touched') }}
 -- One row per rating as its latest version, effective or not, with the flags that decide whether it
--- counts (domain.md 7): withdrawn by its channel, struck out on appeal, superseded by a follow-up (追评,
+-- counts (docs/contract.md §8.1): withdrawn by its channel, struck out on appeal, superseded by a follow-up (追评,
 -- seq 2) on the same case in the same channel, a system default.
 -- Incremental: a night rebuilds the ratings it touches (int_ratings_touched, which holds every rating on
 -- their cases, since a follow-up supersedes); the flags are computed for those alone.

@@ -2,5 +2,5 @@
 
 ``world.build_world(seed, ...)`` makes agencies, platforms, staff, service items
 and ratings; each channel module serves or writes them the way the real system
-does (domain.md sections 3-5), quirks included.
+does (docs/contract.md §4-§6), quirks included.
 """

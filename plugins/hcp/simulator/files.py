@@ -1,4 +1,4 @@
-"""The file-delivered sources, written as the real systems write them (domain.md 3.2, 3.3, 3.5, 4).
+"""The file-delivered sources, written as the real systems write them (docs/contract.md §4.2, §4.3, §4.5, §5).
 
 Each writer takes the world and a root folder and writes one day's delivery;
 helpers re-deliver, truncate or withhold files so tests can reproduce each fault.

@@ -1,4 +1,4 @@
-"""The 12345 hotline's own PostgreSQL table (domain.md 3.4), in a database apart from the warehouse.
+"""The 12345 hotline's own PostgreSQL table (docs/contract.md §4.4), in a database apart from the warehouse.
 
 Three-level scale (满意 / 基本满意 / 不满意), ``modified_time`` set on every
 change, soft deletes through ``is_deleted``.

@@ -1,4 +1,4 @@
-"""The 政务服务网 portal's evaluation API (domain.md 3.1), served over real HTTP.
+"""The 政务服务网 portal's evaluation API (docs/contract.md §4.1), served over real HTTP.
 
 Quirks kept as the real system has them: ``satisfaction`` runs 1 = 非常不满意 ..
 5 = 非常满意 (reversed), ``pf`` = 7 marks a system default rating, times are

@@ -1,4 +1,4 @@
-"""The supervision system's rectification events API (domain.md 5), served over real HTTP.
+"""The supervision system's rectification events API (docs/contract.md §6), served over real HTTP.
 
 Every bad review gets a work order whose events arrive as the real system
 sends them: some late (their eventTime days before they are served), some

@@ -29,7 +29,7 @@ GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚"
 CHANNEL_SHARES = {"pc": 0.30, "app": 0.35, "hall": 0.22, "hotline": 0.07, "sms": 0.06}
 # Share of ratings at canonical levels 1..5 at an agency of full quality. Worse agencies shift weight toward
 # the lower levels, pain points and follow-ups add bad reviews: unscaled, about 4% of ratings are bad, which a
-# small test world needs to exercise every path of the work orders. A province sees 0.003-0.5% (domain.md 0):
+# small test world needs to exercise every path of the work orders. A province sees 0.003-0.5% (docs/contract.md §1.2):
 # the demo and the benchmark keep each of those bad reviews with probability BAD_REVIEW_SCALE (about 0.4%).
 LEVEL_WEIGHTS = (0.86, 0.10, 0.03, 0.007, 0.003)
 BAD_REVIEW_SCALE = 0.1

@@ -1,4 +1,4 @@
-"""The sources a night reads, one module each, and the Airflow connection each needs (domain.md sections 3-5)."""
+"""The sources a night reads, one module each, and the Airflow connection each needs (docs/contract.md §4-§6)."""
 from __future__ import annotations
 
 from collections.abc import Callable

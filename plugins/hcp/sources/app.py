@@ -1,4 +1,4 @@
-"""app — mobile app and mini-program exports, JSON Lines (domain.md 3.2), connection ``hcp_app`` (type fs).
+"""app — mobile app and mini-program exports, JSON Lines (docs/contract.md §4.2), connection ``hcp_app`` (type fs).
 
 ``{path}/dt=YYYY-MM-DD/part-NNNN.jsonl.gz``; a folder counts once it holds
 ``_SUCCESS``, and may be exported again (new bytes: taken again, the latest

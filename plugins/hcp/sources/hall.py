@@ -1,4 +1,4 @@
-"""hall — service-hall rating tablets, CSV in GB18030 (domain.md 3.3), connection ``hcp_hall`` (type fs).
+"""hall — service-hall rating tablets, CSV in GB18030 (docs/contract.md §4.3), connection ``hcp_hall`` (type fs).
 
 ``{path}/hall_YYYYMMDD_<HALLCODE>.csv`` with a Chinese header. A file can be
 delivered again under the same name with corrected rows: new bytes are taken

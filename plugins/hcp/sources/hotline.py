@@ -1,4 +1,4 @@
-"""hotline — the 12345 hotline's PostgreSQL table (domain.md 3.4), connection ``hcp_hotline``.
+"""hotline — the 12345 hotline's PostgreSQL table (docs/contract.md §4.4), connection ``hcp_hotline``.
 
 Rows change after they were first read (``modified_time`` is set on every
 change, withdrawals are soft deletes), so each load reads every row modified

@@ -1,4 +1,4 @@
-"""master — daily master-data snapshots, CSV in UTF-8 (domain.md 4), connection ``hcp_master`` (type fs).
+"""master — daily master-data snapshots, CSV in UTF-8 (docs/contract.md §5), connection ``hcp_master`` (type fs).
 
 ``{path}/YYYY-MM-DD/{agencies,platforms,staff,service_items,cases}.csv``,
 complete once ``_SUCCESS`` exists. Each file lands in its own raw table with

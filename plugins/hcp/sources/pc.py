@@ -1,4 +1,4 @@
-"""pc — the 政务服务网 portal's HTTP JSON API (domain.md 3.1), connection ``hcp_pc``.
+"""pc — the 政务服务网 portal's HTTP JSON API (docs/contract.md §4.1), connection ``hcp_pc``.
 
 Pages are read from the watermark (``since`` is inclusive, so the boundary row
 is read again; staging keeps the latest version) and landed as they arrive.

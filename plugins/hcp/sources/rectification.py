@@ -1,4 +1,4 @@
-"""rectification — work-order events from the supervision system's API (domain.md 5), connection
+"""rectification — work-order events from the supervision system's API (docs/contract.md §6), connection
 ``hcp_rectification``.
 
 Events come late, out of order and more than once, and the API does not say

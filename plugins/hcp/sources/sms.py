@@ -1,4 +1,4 @@
-"""sms — SMS survey replies, CSV in UTF-8 (domain.md 3.5), connection ``hcp_sms`` (type fs).
+"""sms — SMS survey replies, CSV in UTF-8 (docs/contract.md §4.5), connection ``hcp_sms`` (type fs).
 
 ``{path}/sms_YYYYMMDD.csv``. Replies land verbatim; parsing the free text into
 a level, and attributing it through its case, happen downstream.

@@ -23,7 +23,7 @@ language sql immutable parallel safe as $$
         E' \t\r\n')
 $$;
 
--- An SMS reply's canonical level (domain.md 3.5): a leading digit 1-5, else exactly one level phrase,
+-- An SMS reply's canonical level (docs/contract.md §4.5): a leading digit 1-5, else exactly one level phrase,
 -- longest match first; null when the reply is an opt-out or does not parse.
 create or replace function util.sms_reply_level(reply text) returns integer
 language plpgsql immutable parallel safe as $$
@@ -126,7 +126,7 @@ language sql stable parallel safe as $$
 $$;
 
 -- An ISO-8601 instant: 'YYYY-MM-DD[T ]HH:MI:SS[.ffffff]' with 'Z' or an offset of at most 14 hours
--- (+08, +0800, +08:00); without an offset it is Beijing time (domain.md 1), whatever the server's TimeZone.
+-- (+08, +0800, +08:00); without an offset it is Beijing time (docs/contract.md §2.1), whatever the server's TimeZone.
 create or replace function util.to_timestamptz_or_null(value text) returns timestamptz
 language sql stable parallel safe as $$
     select case when value
@@ -146,7 +146,7 @@ $$;
 
 -- The codes of a JSON array of plain strings or integers ('["501", 502]'), read without a JSON parser, so
 -- that no text can make it fail. Anything else that is not blank (an object, a bare code, a string with
--- escapes) is kept whole as a single code, which the marts then report as unknown (domain.md 2).
+-- escapes) is kept whole as a single code, which the marts then report as unknown (docs/contract.md §3.3).
 create or replace function util.reason_codes_from_json(value text) returns text[]
 language sql immutable parallel safe as $$
     select case

@@ -62,7 +62,7 @@ create table if not exists audit.quarantine (
 create index if not exists quarantine_row_idx on audit.quarantine (batch_id, source_page, line_no);
 drop index if exists audit.quarantine_batch_idx;  -- the row index serves lookups by batch too
 
--- pc: 政务服务网 portal API items (domain.md 3.1)
+-- pc: 政务服务网 portal API items (docs/contract.md §4.1)
 create table if not exists raw.pc_evaluations (
     evaluation_id text, project_no text, task_code text, dept_code text, area_code text, platform_code text,
     staff_no text, pf text, satisfaction text, eval_detail text, writing_evaluation text, assess_time text,
@@ -72,7 +72,7 @@ create table if not exists raw.pc_evaluations (
 );
 create index if not exists pc_evaluations_batch_idx on raw.pc_evaluations (_batch_id);
 
--- app: JSON Lines exports (domain.md 3.2); tags kept as their JSON text
+-- app: JSON Lines exports (docs/contract.md §4.2); tags kept as their JSON text
 create table if not exists raw.app_evaluations (
     eval_id text, case_no text, item_code text, org_code text, area_code text, platform_code text,
     staff_no text, satisfaction_code text, tags text, text text, eval_time text, eval_seq text,
@@ -82,7 +82,7 @@ create table if not exists raw.app_evaluations (
 );
 create index if not exists app_evaluations_batch_idx on raw.app_evaluations (_batch_id);
 
--- hall: rating-tablet CSV files in GB18030 (domain.md 3.3); hall code and date from the file name
+-- hall: rating-tablet CSV files in GB18030 (docs/contract.md §4.3); hall code and date from the file name
 create table if not exists raw.hall_evaluations (
     evaluation_no text, case_no text, item_code text, dept_code text, area_code text, platform_code text,
     window_no text, staff_no text, result text, bad_reasons text, eval_time text, phone text,
@@ -92,7 +92,7 @@ create table if not exists raw.hall_evaluations (
 );
 create index if not exists hall_evaluations_batch_idx on raw.hall_evaluations (_batch_id);
 
--- hotline: rows of public.hotline_evaluation (domain.md 3.4), timestamps rendered in Beijing time
+-- hotline: rows of public.hotline_evaluation (docs/contract.md §4.4), timestamps rendered in Beijing time
 create table if not exists raw.hotline_evaluations (
     id text, work_order_no text, case_no text, item_code text, dept_code text, area_code text,
     platform_code text, staff_no text, satisfaction text, visit_time text, modified_time text,
@@ -102,7 +102,7 @@ create table if not exists raw.hotline_evaluations (
 );
 create index if not exists hotline_evaluations_batch_idx on raw.hotline_evaluations (_batch_id);
 
--- sms: survey replies (domain.md 3.5), reply_text verbatim
+-- sms: survey replies (docs/contract.md §4.5), reply_text verbatim
 create table if not exists raw.sms_replies (
     msg_id text, case_no text, phone text, reply_text text, received_at text, file_date text,
     _batch_id bigint not null,
@@ -110,7 +110,7 @@ create table if not exists raw.sms_replies (
 );
 create index if not exists sms_replies_batch_idx on raw.sms_replies (_batch_id);
 
--- master data snapshots (domain.md 4), one table per file, with the snapshot's date
+-- master data snapshots (docs/contract.md §5), one table per file, with the snapshot's date
 create table if not exists raw.master_agencies (
     org_code text, org_name text, parent_org_code text, area_code text, admin_level text, snapshot_date text,
     _batch_id bigint not null,
@@ -139,7 +139,7 @@ create table if not exists raw.master_cases (
 );
 create index if not exists master_cases_batch_idx on raw.master_cases (_batch_id);
 
--- rectification work-order events (domain.md 5); _record keeps the item whole, fields we do not know included
+-- rectification work-order events (docs/contract.md §6); _record keeps the item whole, fields we do not know included
 create table if not exists raw.rectification_events (
     event_id text, order_no text, channel text, evaluation_id text, event_type text, event_time text,
     org_code text, category text, new_due_date text, _record text,
@@ -184,7 +184,7 @@ end $$;
 -- Where a row was kept out: at load (it could not be read) or at validation (it broke a row rule).
 alter table audit.quarantine add column if not exists stage text not null default 'load';
 
--- SMS replies waiting for the master data to list their case (domain.md 3.5).
+-- SMS replies waiting for the master data to list their case (docs/contract.md §4.5).
 create table if not exists audit.held (
     batch_id     bigint not null references audit.batches (batch_id),
     source       text not null,

@@ -12,7 +12,7 @@
 }}
 -- Every channel may deliver the same rating again (overlapping pages, re-sent files, updated rows):
 -- the latest version of each (channel, evaluation id) wins. A rating time after the end of D+1 (and the
--- clock skew the row rules allow) is in the future for night D (domain.md 1): the rules quarantine it, and a
+-- clock skew the row rules allow) is in the future for night D (docs/contract.md §2.3): the rules quarantine it, and a
 -- backfill of an earlier night does not read later batches at all (accepted_rows).
 -- Incremental: a night ranks the versions its batches bring (night_batch_ids) against the version kept so
 -- far, so its cost follows the night, not the history. A full refresh ranks every version.

@@ -1,5 +1,5 @@
 -- Every channel's ratings in one shape. SMS replies carry only a case number: agency, item, platform and
--- staff come from the case (domain.md 3.5).
+-- staff come from the case (docs/contract.md §4.5).
 {%- set columns = rating_columns() %}
 with pc as (
 

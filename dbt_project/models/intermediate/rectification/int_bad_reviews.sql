@@ -10,7 +10,7 @@
 }}
 -- One row per bad review (差评): every latest-version rating at a bad level, superseded or not (a follow-up
 -- does not cancel the duty to rectify), with its deadlines and where it stands at the end of the night it
--- was computed for (domain.md 6). Struck-out and withdrawn reviews stay for the record, with no due dates,
+-- was computed for (docs/contract.md §7). Struck-out and withdrawn reviews stay for the record, with no due dates,
 -- never overdue. fct_bad_reviews shows them as of night D.
 -- Incremental: a night recomputes the bad reviews of the ratings it touches (a new version, a work order
 -- event, int_ratings_touched) and those whose standing still moves with the night: on the clock and not yet

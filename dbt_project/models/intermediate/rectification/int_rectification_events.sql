@@ -12,7 +12,7 @@
     )
 }}
 -- Each work-order event once, as its latest delivery has it: events come late, out of order and again
--- (every load reads weeks back), idempotent by event_id (domain.md 5). changed_night is the night whose
+-- (every load reads weeks back), idempotent by event_id (docs/contract.md §6.1). changed_night is the night whose
 -- batches brought the event new or changed, with the order it belonged to before (replaced_*) when a new
 -- version moved it to another: the orders to recompute (moved_orders) are found by it, so an event read
 -- again unchanged costs nothing. A full refresh takes every event's latest delivery and the night of it.
