@@ -160,6 +160,9 @@ def hall_bytes(rows, header=sim.HALL_HEADER, newline="\r\n"):
     (lambda rows, bad: hall_bytes(rows) + ",".join(bad).encode("gb18030") + b"\xff\xfe\r\n", [("bad_encoding", "load")]),
     (lambda rows, bad: hall_bytes(rows) + ",".join(bad).replace("HBAD", "H\x00BAD").encode("gb18030") + b"\r\n",
      [("nul_byte", "load")]),
+    # both on one line: rejected for its encoding, the NUL kept visible in quarantine (COPY refuses a real one)
+    (lambda rows, bad: hall_bytes(rows) + b"\x00" + ",".join(bad).encode("gb18030") + b"\xff\r\n",
+     [("bad_encoding", "load")]),
     (lambda rows, bad: hall_bytes(rows) + ",".join(bad[:-1]).encode("gb18030") + b"\r\n",
      [("wrong_field_count", "load")]),
     (lambda rows, bad: hall_bytes(rows, header=sim.HALL_HEADER[:-1]), [("header_mismatch", "load")]),
@@ -167,7 +170,7 @@ def hall_bytes(rows, header=sim.HALL_HEADER, newline="\r\n"):
     (lambda rows, bad: b"\xef\xbb\xbf" + hall_bytes(rows), []),
     (lambda rows, bad: hall_bytes(rows, newline="\n"), []),
     (lambda rows, bad: b"", []),
-], ids=["hall-not-gb18030", "hall-nul-byte", "hall-missing-field", "hall-missing-header-column",
+], ids=["hall-not-gb18030", "hall-nul-byte", "hall-nul-and-not-gb18030", "hall-missing-field", "hall-missing-header-column",
         "hall-extra-header-column", "hall-utf8-bom", "hall-lf-not-crlf", "hall-empty-file"])
 def test_hall_file_level_faults(warehouse_db, hall_dir, demo_world, make, expected):
     (hall_dir / "hall_20261031_HX.csv").write_bytes(make(good_hall_rows(demo_world), bad_hall_row(demo_world)))

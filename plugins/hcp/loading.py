@@ -290,7 +290,8 @@ def _quarantine(cur, batch_id: int, source: str, page: Page) -> None:
     buffer = io.StringIO()
     for r in page.rejected:
         values = [batch_id, source, page.label, r.line_no, r.record, r.reason, r.detail]
-        buffer.write("\t".join(_copy_value(v) for v in values) + "\n")
+        # a rejected line may hold a NUL beside whatever rejected it: kept visible as \x00, which text can hold
+        buffer.write("\t".join(_copy_value(v).replace("\x00", "\\\\x00") for v in values) + "\n")
     buffer.seek(0)
     cur.copy_expert(
         "copy audit.quarantine (batch_id, source, source_page, line_no, record, reason, detail) from stdin", buffer)
