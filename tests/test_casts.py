@@ -176,6 +176,20 @@ def test_reason_codes_of_anything_else_never_fail_and_lose_nothing(util_db, text
         assert codes == [text]  # no array: kept whole, reported as an unknown code
 
 
+@FUZZ
+@given(st.sampled_from([",", "|"]),
+       st.lists(st.text(st.characters(blacklist_characters="\x00,| ", blacklist_categories=("Cs",)), min_size=1,
+                        max_size=6), max_size=5),
+       st.lists(st.sampled_from(["", " ", "  "]), min_size=12, max_size=12))
+@example(",", ["501", "502", "506"], [" ", "", "", " ", "", " "] * 2)
+def test_split_codes_trims_each_code_and_keeps_their_order(util_db, sep, codes, pads):
+    """The row rules and staging read codes through the same function: ' 502' is 502 in both."""
+    text = sep.join(pads[2 * i] + code + pads[2 * i + 1] for i, code in enumerate(codes))
+    with util_db.cursor() as cur:
+        cur.execute("select util.split_codes(%s, %s)", (text, sep))
+        assert cur.fetchone()[0] == codes
+
+
 def test_staging_casts_only_through_the_functions_that_cannot_fail():
     """A cast of raw text to any type but text is the bug these functions exist for: none in staging."""
     casts = re.compile(r"::\s*(?!text\b)(\w+)")

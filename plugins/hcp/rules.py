@@ -254,11 +254,11 @@ RELEASE_SMS_SQL = f"""
 
 # Reason codes as each channel carries them, one row per code: kept whatever they are, flagged when unknown.
 REASON_CODES_SQL = {
-    "pc": "select btrim(code) from raw.pc_evaluations, unnest(string_to_array(nullif(eval_detail, ''), ',')) code "
+    "pc": "select code from raw.pc_evaluations, unnest(util.split_codes(eval_detail, ',')) code "
           "where _batch_id = %(batch_id)s",
     "app": "select code from raw.app_evaluations, unnest(util.reason_codes_from_json(tags)) code "
            "where _batch_id = %(batch_id)s",
-    "hall": "select btrim(code) from raw.hall_evaluations, unnest(string_to_array(nullif(bad_reasons, ''), '|')) code "
+    "hall": "select code from raw.hall_evaluations, unnest(util.split_codes(bad_reasons, '|')) code "
             "where _batch_id = %(batch_id)s",
 }
 

@@ -144,6 +144,15 @@ language sql immutable parallel safe as $$
     select case when value ~ '^[ \t\r\n]*[+-]?[0-9]{1,9}[ \t\r\n]*$' then value::integer end
 $$;
 
+-- The codes of a list such as '501, 502' split on sep, each trimmed of spaces, in their order; blank: none.
+-- The row rules (which report unknown codes) and staging (which carries the codes to the marts) both read
+-- codes through it, so that a code the rules found known is the same code in the marts.
+create or replace function util.split_codes(value text, sep text) returns text[]
+language sql immutable parallel safe as $$
+    select coalesce(array(select btrim(code) from unnest(string_to_array(nullif(value, ''), sep))
+                          with ordinality as c(code, n) order by n), '{}')
+$$;
+
 -- The codes of a JSON array of plain strings or integers ('["501", 502]'), read without a JSON parser, so
 -- that no text can make it fail. Anything else that is not blank (an object, a bare code, a string with
 -- escapes) is kept whole as a single code, which the marts then report as unknown (docs/contract.md §3.3).

@@ -34,8 +34,9 @@ renamed as (
         ---------- timestamps: YYYYMMDDThhmmss, Beijing wall clock (casts that cannot fail: util.sql)
         util.to_timestamp_or_null({{ app_time }}) at time zone 'Asia/Shanghai' as rated_at,
         util.to_timestamp_or_null({{ app_time }})::date as rated_date,
-        -- no update time in the export: a later batch is a later version
-        util.to_timestamp_or_null({{ app_time }}) at time zone 'Asia/Shanghai' as updated_at,
+        -- no update time in the export: the later batch is the later version (int_ratings_deduplicated),
+        -- even when a correction moves the rating time earlier
+        null::timestamptz as updated_at,
 
         ---------- flags
         false as is_default_rating,

@@ -21,7 +21,7 @@ renamed as (
 
         ---------- levels: the tablets write the level's Chinese name
         {{ level_from_name('btrim(result)') }} as level_code,
-        coalesce(string_to_array(nullif(bad_reasons, ''), '|'), '{}') as reason_codes,
+        util.split_codes(bad_reasons, '|') as reason_codes,
         null::text as comment_text,
 
         ---------- personal data: a keyed hash of the phone stands for the rater
@@ -30,8 +30,9 @@ renamed as (
         ---------- timestamps: YYYY/MM/DD HH:MM:SS, Beijing, no zone (casts that cannot fail: util.sql)
         util.to_timestamp_or_null(replace(eval_time, '/', '-')) at time zone 'Asia/Shanghai' as rated_at,
         util.to_timestamp_or_null(replace(eval_time, '/', '-'))::date as rated_date,
-        -- no update time: a file delivered again is a later batch, and the later batch wins
-        util.to_timestamp_or_null(replace(eval_time, '/', '-')) at time zone 'Asia/Shanghai' as updated_at,
+        -- no update time: a file delivered again is a later batch, and the later batch wins, even when a
+        -- correction moves the rating time earlier
+        null::timestamptz as updated_at,
 
         ---------- flags
         false as is_default_rating,

@@ -19,7 +19,7 @@ renamed as (
 
         ---------- levels: the portal counts 1 = 非常不满意 .. 5 = 非常满意, the reverse of the canonical code
         6 - util.to_integer_or_null(satisfaction) as level_code,
-        coalesce(string_to_array(nullif(eval_detail, ''), ','), '{}') as reason_codes,
+        util.split_codes(eval_detail, ',') as reason_codes,
         writing_evaluation as comment_text,
 
         ---------- personal data: a keyed hash of the phone stands for the rater; the name is not kept
