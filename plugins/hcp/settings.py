@@ -24,5 +24,5 @@ LOAD_POOL_SLOTS = int(os.environ.get("HCP_LOAD_POOL_SLOTS", "4"))
 # hcp_nightly's cron (Beijing time); "manual" leaves it to triggers and backfills only (tests, staging copies)
 NIGHTLY_SCHEDULE = os.environ.get("HCP_NIGHTLY_SCHEDULE", "0 2 * * *")
 # How Airflow runs the dbt models (Cosmos): "local" (a task per model runs it) or "watcher" (one dbt build,
-# a sensor per model); measured on this project in the README
+# a sensor per model); measured on this project in docs/operations.md
 DBT_EXECUTION_MODE = os.environ.get("HCP_DBT_EXECUTION_MODE", "watcher")

@@ -33,7 +33,7 @@ class ReconciliationFailed(RuntimeError):
     pass
 
 
-# Batch rules and their policies (README, "Validation"): a fail keeps the batch from the marts and fails
+# Batch rules and their policies (docs/validation.md): a fail keeps the batch from the marts and fails
 # the source's task; a warn is recorded and shown in the run summary, and the night goes on.
 MAX_QUARANTINE_SHARE = 0.05  # policy fail: more than this share of a batch's rows quarantined as defects
 # What people reply is not a broken feed: opt-outs and free text that names no level do not count as defects.
