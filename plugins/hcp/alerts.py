@@ -146,8 +146,7 @@ def run_record(run_id: str | None, night: str | None) -> dict:
             rows = summary.rows_per_source(conn, night_date)
             # (source, batches, failed, read, landed, passed, quarantined, held)
             record["rows_per_channel"] = {row[0]: int(row[5]) for row in rows if row[0] in summary.RATING_CHANNELS}
-            cur.execute("select to_regclass('marts.fct_bad_reviews') is not null")
-            if cur.fetchone()[0]:
+            if summary.built(conn, "marts.fct_bad_reviews"):
                 cur.execute("select count(*) filter (where is_overdue and status in ('open', 'no_order')), "
                             "max(as_of_night) from marts.fct_bad_reviews")
                 overdue, as_of = cur.fetchone()
