@@ -124,7 +124,7 @@ def copy_night_back(conn, night: date, days: int) -> int:
                     cur.execute(_WORK_ORDERS, {**params_batch, "night": night})
                     copied += cur.rowcount
         # the copied holds of k >= 7 nights back are past their window by night D-1
-        cur.execute(rules.RELEASE_SMS_SQL, {"night": night})
+        cur.execute(rules.release_sql(SOURCES["sms"]), {"night": night})
         conn.commit()
     return copied
 

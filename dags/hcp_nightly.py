@@ -29,7 +29,7 @@ MARTS = [f"marts.{name}" for name in (
 )]
 
 
-WAITS_FOR_OTHERS = {"sms": ["master"], "rectification": [s.name for s in SOURCES.values() if s.is_channel]}
+WAITS_FOR_OTHERS = {name: waits for name, s in SOURCES.items() if (waits := s.waits_for(SOURCES))}
 
 
 def table_asset(table: str) -> Asset:
@@ -100,8 +100,9 @@ def hcp_nightly():
             def extract(night: str, name: str = source.name) -> dict:
                 return nightly.extract(name, date.fromisoformat(night))
 
-            # sms and rectification wait for other sources' validation, but not for their success: a reply
-            # whose case is not in yet is held, an event whose rating is not in yet is judged again when re-read
+            # a source validated after others (sms after master data, rectification after the channels) waits
+            # for them, but not for their success: a reply whose case is not in yet is held, an event whose
+            # rating is not in yet is judged again when re-read
             @task(task_id="validate", execution_timeout=timedelta(minutes=30),
                   trigger_rule="all_success" if source.name not in WAITS_FOR_OTHERS else "all_done")
             def validate(batch: dict, night: str, name: str = source.name) -> dict:
@@ -111,8 +112,6 @@ def hcp_nightly():
 
         validated[source.name] = load(night)
         validated[source.name] >> prepared
-    # SMS replies are attributed through their case: judge them after tonight's master data.
-    # Rectification events must find their rating: judge them after tonight's ratings.
     for source, others in WAITS_FOR_OTHERS.items():
         [validated[o] for o in others] >> validated[source]
     published >> report(night)

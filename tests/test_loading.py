@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from hcp import loading
+from hcp import json_items, loading
 
 COLUMNS = ["evaluation_id", "satisfaction", "writing_evaluation"]
 
@@ -129,8 +129,8 @@ def test_a_source_that_fails_mid_read_fails_its_batch_with_the_reason_and_lands_
 
 def test_json_is_read_as_the_json_module_reads_it():
     # msgspec refuses these; json.loads takes them, and the loader must land what it always landed
-    assert loading.parse_json('{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
-    assert math.isnan(loading.parse_json('{"x": NaN}')["x"])
-    assert loading.parse_json('{"a": 1, "a": 2}') == {"a": 2}
+    assert json_items.parse_json('{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
+    assert math.isnan(json_items.parse_json('{"x": NaN}')["x"])
+    assert json_items.parse_json('{"a": 1, "a": 2}') == {"a": 2}
     with pytest.raises(ValueError, match="Expecting property name"):
-        loading.parse_json("{not json}")
+        json_items.parse_json("{not json}")

@@ -1,4 +1,5 @@
-"""Reading delivered files: checksums, completeness markers, and CSV that keeps every bad row with a reason.
+"""Reading delivered files: the folder a source delivers to, files not taken yet, completeness markers, and CSV
+that keeps every bad row with a reason.
 
 A file is read twice: once to checksum it, so a file already taken is skipped
 before any row lands, and once to parse it (a .gz stream is proven whole before
@@ -13,14 +14,20 @@ import gzip
 import hashlib
 import io
 import itertools
+import logging
 import re
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
-from hcp import loading
+from airflow.sdk import Connection
+
+from hcp import connections, loading
 from hcp.quarantine import check
+
+log = logging.getLogger(__name__)
 
 CHUNK = 1 << 20
 PAGE_ROWS = 10_000  # rows per COPY: memory stays flat however large a file is
@@ -37,6 +44,44 @@ class Fingerprint:
     checksum: str
     size: int
     problem: str | None = None  # a quarantine reason when the file cannot be read at all
+
+
+def folder_of(conn: Connection) -> Path:
+    """The delivery folder: ``extra.path`` of an Airflow ``fs`` connection (the host, when no extra is set)."""
+    path = conn.extra_dejson.get("path") or conn.host
+    if not path:
+        raise connections.MissingConnection(f"connection '{conn.conn_id}' has no extra.path")
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"connection '{conn.conn_id}' points at {root}, which is not a folder")
+    return root
+
+
+def extract(warehouse_conn, night: date, *, source: str, conn_id: str,
+            read_pages: Callable[[object, Path], Iterator[loading.Page]]) -> loading.BatchResult:
+    """One night's batch of a file source: ``read_pages(warehouse_conn, folder)`` over its delivery folder."""
+    root = folder_of(connections.get_connection(conn_id))
+    return loading.land_batch(warehouse_conn, source=source, night=night,
+                              read_pages=lambda _: read_pages(warehouse_conn, root))
+
+
+def complete_folders(root: Path, pattern: str) -> list[Path]:
+    """Folders matching ``pattern`` that hold ``_SUCCESS``, oldest first; the others are still being written."""
+    folders = sorted(p for p in root.glob(pattern) if p.is_dir())
+    waiting = [p.name for p in folders if not (p / "_SUCCESS").exists()]
+    if waiting:
+        log.info("%s: waiting for _SUCCESS in %s", root, ", ".join(waiting))
+    return [p for p in folders if (p / "_SUCCESS").exists()]
+
+
+def not_taken(conn, source: str, files: Iterable[tuple[Path, str]]) -> Iterator[tuple[Path, str, Fingerprint]]:
+    """The (path, name) files whose bytes this source has not landed yet, each with its fingerprint. A file
+    delivered again with other bytes is taken again; the same bytes never twice."""
+    taken = loading.files_taken(conn, source)
+    for path, name in files:
+        print_ = fingerprint(path)
+        if (name, print_.checksum) not in taken:
+            yield path, name, print_
 
 
 def fingerprint(path: Path) -> Fingerprint:

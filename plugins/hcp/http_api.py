@@ -1,4 +1,5 @@
-"""A client for the paged JSON APIs (pc evaluations, rectification events): Bearer token, `since`, cursors.
+"""The paged JSON API sources (pc evaluations, rectification events): a client with a Bearer token, `since`
+and cursors, and a night's batch read through it.
 
 It rides out 429 (honouring Retry-After), 5xx, refused or broken connections
 and timeouts with backoff, then gives up loudly; anything else (401, 404, a
@@ -9,13 +10,16 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date, datetime
 
 import msgspec
 import requests
 
+from hcp import connections, loading
 from hcp.failures import is_transient, is_transient_status
+from hcp.timeutil import latest_source_time
 
 log = logging.getLogger(__name__)
 
@@ -118,3 +122,28 @@ def _retry_after(response: requests.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+# (client, watermark, latest time the night accepts) -> the pages from the watermark on
+ReadPages = Callable[["PagedClient", str | None, datetime], Iterator[loading.Page]]
+
+
+def load(warehouse_conn, night: date, *, source: str, api: PagedClient, read_pages: ReadPages) -> loading.BatchResult:
+    """One night's batch, read through ``api`` from the source's watermark."""
+    latest_allowed = latest_source_time(night)
+    return loading.land_batch(warehouse_conn, source=source, night=night,
+                              read_pages=lambda watermark: read_pages(api, watermark, latest_allowed),
+                              redact=api.redact)
+
+
+def extract(warehouse_conn, night: date, *, source: str, conn_id: str, path: str, read_pages: ReadPages,
+            page_limit: int | None = None) -> loading.BatchResult:
+    """One night's batch from the API the connection names: its URL, token (the password) and HTTP extras."""
+    conn = connections.get_connection(conn_id)
+    api = PagedClient(connections.http_base_url(conn), conn.password or "", path, page_limit=page_limit,
+                      session=connections.http_session(conn))
+    return load(warehouse_conn, night, source=source, api=api, read_pages=read_pages)
+
+
+def page_label(page: ApiPage) -> str:
+    return f"page {page.number}" + (f" cursor {page.cursor}" if page.cursor else "")

@@ -20,8 +20,8 @@ import yaml
 from airflow.sdk import Connection
 
 from hcp import connections, pii, settings, warehouse
+from hcp.files import folder_of
 from hcp.sources import SOURCES
-from hcp.sources.files_common import folder_of
 
 BI_ROLE = "hcp_bi"  # created by plugins/hcp/sql/warehouse.sql when missing
 CONNECT_TIMEOUT = 10  # seconds

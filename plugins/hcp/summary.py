@@ -76,7 +76,7 @@ def rating_versions(conn, night: date) -> dict[str, tuple[int, int]]:
         # counted per staging view: the union view computes the keyed hashes, which need dbt's session key
         delivered = " union all ".join(
             f"select '{c}' as channel, count(*) as versions "
-            f"from staging.stg_{c}__{'replies' if c == 'sms' else 'evaluations'} where batch_id = any(%(batches)s)"
+            f"from staging.{SOURCES[c].staging_model} where batch_id = any(%(batches)s)"
             for c in RATING_CHANNELS)
         cur.execute(
             f"""

@@ -121,23 +121,27 @@ def judge_batch(warehouse_conn, source: str, batch_id: int, night: date) -> dict
     Idempotent: a batch already reconciled is not judged twice (a retried task).
     """
     from hcp import rules
+    from hcp.sources import SOURCES
 
+    contract = SOURCES[source]
+    holders = [s for s in SOURCES.values() if s.holds_for_case_days]
     with warehouse_conn.cursor() as cur:
         # Lock order: audit.batches first, as warehouse.ensure_schema and loading.land_batch take it
         cur.execute("select 1 from audit.batches where batch_id = %s for update", (batch_id,))
         cur.execute("select * from audit.reconciliation where batch_id = %s", (batch_id,))
         if cur.fetchone() is None:
-            if source in rules.RULES:
-                columns = rules.source_columns(cur, source)
-                cur.execute(rules.quarantine_sql(source, columns),
-                            {"batch_id": batch_id, "future": rules.end_of_future(night)})
-            if source == "sms":
-                cur.execute(rules.HOLD_SMS_SQL, {"batch_id": batch_id})
-                # the reconciliation looks each reply up among the held rows just written (see loading._analyze)
+            for table in contract.tables:
+                if table.id_column:
+                    cur.execute(rules.quarantine_sql(source, table),
+                                {"batch_id": batch_id, "future": rules.end_of_future(night)})
+            if contract.holds_for_case_days:
+                cur.execute(rules.hold_sql(contract), {"batch_id": batch_id})
+                # the reconciliation looks each row up among the held rows just written (see loading._analyze)
                 cur.execute("analyze audit.held")
             _batch_rules(cur, source, batch_id, night, _reconcile(cur, source, batch_id))
-        if source in ("sms", "master"):  # new snapshots may list held cases; time may be up for others
-            cur.execute(rules.RELEASE_SMS_SQL, {"night": night})
+        if contract.releases_held:  # new snapshots may list held cases; time may be up for others
+            for holder in holders:
+                cur.execute(rules.release_sql(holder), {"night": night})
         cur.execute("select * from audit.reconciliation where batch_id = %s", (batch_id,))
         columns = [c.name for c in cur.description]
         counts = dict(zip(columns, cur.fetchone(), strict=True))
@@ -195,6 +199,7 @@ def _reconcile(cur, source: str, batch_id: int) -> dict:
 
 def _batch_rules(cur, source: str, batch_id: int, night: date, counts: dict) -> None:
     from hcp import rules
+    from hcp.sources import SOURCES
 
     alerts = []
     cur.execute("select count(*) from audit.quarantine where batch_id = %s and reason <> all(%s)",
@@ -229,9 +234,9 @@ def _batch_rules(cur, source: str, batch_id: int, night: date, counts: dict) -> 
         alerts.append(("column_drift", "fail", f"fields the contract names are missing: {', '.join(missing)}"))
     if unexpected:
         alerts.append(("column_drift", "warn", f"fields the contract does not name (not landed): {', '.join(unexpected)}"))
-    if source in rules.REASON_CODES_SQL:
+    for table in (t for t in SOURCES[source].tables if t.reason_codes):
         cur.execute(
-            f"select code, count(*) from ({rules.REASON_CODES_SQL[source]}) codes (code) "
+            f"select code, count(*) from ({table.reason_codes.codes_sql(table.name)}) codes (code) "
             "where code <> all(%(known)s) group by code order by code",
             {"batch_id": batch_id, "known": rules.known_reason_codes()},
         )

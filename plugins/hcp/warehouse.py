@@ -1,4 +1,5 @@
-"""Connections to the warehouse and the DDL of the layers our loaders own."""
+"""Connections to the warehouse and the DDL of the layers our loaders own: the audit layer (sql/warehouse.sql),
+upgrades of older warehouses (sql/migrations.sql), and the raw tables each source declares."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +10,7 @@ from importlib.resources import files
 import psycopg2
 
 from hcp import connections, settings
+from hcp.sources.contract import RawTable
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +62,34 @@ def connection(conn_id: str = settings.WAREHOUSE_CONN_ID) -> Iterator:
         conn.close()
 
 
+LOADER_COLUMNS = ("_batch_id bigint not null, _source_page text not null, _line_no integer not null, "
+                  "_loaded_at timestamptz not null default now()")
+
+
+def raw_table_ddl(table: RawTable) -> str:
+    """A raw table as its source declares it: every field text; indexed by batch, by id and by what rows are
+    looked up by."""
+    short = table.short_name
+    indexed = ([("batch", "_batch_id")] if table.batch_index else []) \
+        + ([("id", table.id_column)] if table.id_column else []) + [(c, c) for c in table.index_on]
+    return "\n".join([
+        f"create table if not exists {table.name} ({', '.join(f'{c} text' for c in table.columns)}, "
+        f"{LOADER_COLUMNS});",
+        *(f"create index if not exists {short}_{suffix}_idx on {table.name} ({column});"
+          for suffix, column in indexed),
+    ])
+
+
 def ensure_schema(conn) -> None:
+    from hcp.sources import RAW_TABLES
+
     require_supported_server(conn)
     sql = files("hcp").joinpath("sql")
     with conn.cursor() as cur:
         cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-        for name in ("warehouse.sql", "util.sql"):
+        for name in ("warehouse.sql", "migrations.sql"):
+            cur.execute(sql.joinpath(name).read_text(encoding="utf-8"))
+        cur.execute("\n".join(raw_table_ddl(t) for t in RAW_TABLES.values()))
+        for name in ("raw.sql", "util.sql"):
             cur.execute(sql.joinpath(name).read_text(encoding="utf-8"))
     conn.commit()

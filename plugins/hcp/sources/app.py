@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
-from hcp import files, loading
+from hcp import files, json_items, loading
 from hcp.quarantine import check
-from hcp.sources.files_common import complete_folders, root_of
+from hcp.sources.contract import LevelScale, RawTable, ReasonCodes, SourceContract, TimeFormat
 
 log = logging.getLogger(__name__)
 
 SOURCE = "app"
 CONN_ID = "hcp_app"
-CONN_TYPE = "fs"
 TABLE = "raw.app_evaluations"
 FIELDS = ["eval_id", "case_no", "item_code", "org_code", "area_code", "platform_code", "staff_no",
           "satisfaction_code", "tags", "text", "eval_time", "eval_seq", "user_type", "user_id_card", "client"]
@@ -34,19 +33,14 @@ KEEP_DECOMPRESSED = 64 << 20
 
 
 def read_pages(conn, root: Path) -> Iterator[loading.Page]:
-    taken = loading.files_taken(conn, SOURCE)
-    for folder in complete_folders(root, "dt=*"):
-        export_date = folder.name.removeprefix("dt=")
-        for part in sorted(folder.glob("part-*.jsonl.gz")):
-            name = f"{folder.name}/{part.name}"
-            print_ = files.fingerprint(part)
-            if (name, print_.checksum) in taken:
-                continue
-            lines, problem = files.gunzip(part, KEEP_DECOMPRESSED) if print_.size else (b"", None)
-            if problem:
-                yield files.rejected_file_page(name, dataclasses.replace(print_, problem=problem), TABLE, COLUMNS)
-                continue
-            yield from _part_pages(part, name, print_, export_date, lines)
+    delivered = ((part, f"{folder.name}/{part.name}") for folder in files.complete_folders(root, "dt=*")
+                 for part in sorted(folder.glob("part-*.jsonl.gz")))
+    for part, name, print_ in files.not_taken(conn, SOURCE, delivered):
+        lines, problem = files.gunzip(part, KEEP_DECOMPRESSED) if print_.size else (b"", None)
+        if problem:
+            yield files.rejected_file_page(name, dataclasses.replace(print_, problem=problem), TABLE, COLUMNS)
+            continue
+        yield from _part_pages(part, name, print_, part.parent.name.removeprefix("dt="), lines)
 
 
 def _part_pages(path: Path, name: str, print_: files.Fingerprint, export_date: str,
@@ -74,7 +68,7 @@ def _records(stream, keys: set[str]) -> Iterator[tuple[int, list | None, loading
         try:
             if undecodable:
                 raise undecodable
-            item = loading.parse_json(text)
+            item = json_items.parse_json(text)
             if not isinstance(item, dict):
                 raise ValueError("not an object")
         except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
@@ -82,7 +76,7 @@ def _records(stream, keys: set[str]) -> Iterator[tuple[int, list | None, loading
             yield line_no, None, loading.Rejected(line_no, text, check(reason), str(exc)[:200])
             continue
         keys.update(item)  # the union of keys: a field no line carries is drift
-        row = loading.json_values(item, FIELDS)
+        row = json_items.json_values(item, FIELDS)
         # JSON text cannot hold a raw NUL, only the escape: look at the values only when the line has one
         if "\\u0000" in text and any(v is not None and "\x00" in v for v in row):
             yield line_no, None, loading.Rejected(line_no, text, check("nul_byte"))
@@ -91,6 +85,20 @@ def _records(stream, keys: set[str]) -> Iterator[tuple[int, list | None, loading
 
 
 def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
-    root = root_of(conn_id)
-    return loading.land_batch(warehouse_conn, source=SOURCE, night=night,
-                              read_pages=lambda _: read_pages(warehouse_conn, root))
+    return files.extract(warehouse_conn, night, source=SOURCE, conn_id=conn_id, read_pages=read_pages)
+
+
+CONTRACT = SourceContract(
+    name=SOURCE, name_zh="移动端", conn_id=CONN_ID, staging_model="stg_app__evaluations", delivery="files", extract=extract,
+    tables=(RawTable(
+        TABLE, tuple(COLUMNS), delivery_columns=("export_date",), id_column="eval_id",
+        # 20261031T142233: its parts joined as 2026-10-31 14:22:33, by string functions only
+        time=TimeFormat("eval_time", r"^\d{8}T\d{6}$",
+                        "substr(eval_time, 1, 4) || '-' || substr(eval_time, 5, 2) || '-' || substr(eval_time, 7, 2)"
+                        " || ' ' || substr(eval_time, 10, 2) || ':' || substr(eval_time, 12, 2) || ':' "
+                        "|| substr(eval_time, 14, 2)"),
+        level=LevelScale("satisfaction_code", ("1", "2", "3", "4", "5")),
+        case_column="case_no", agency_column="org_code", sequence_column="eval_seq",
+        reason_codes=ReasonCodes("tags", None),
+    ),),
+)

@@ -13,13 +13,12 @@ from datetime import date
 from pathlib import Path
 
 from hcp import files, loading
-from hcp.sources.files_common import root_of
+from hcp.sources.contract import LevelScale, RawTable, ReasonCodes, SourceContract, TimeFormat
 
 log = logging.getLogger(__name__)
 
 SOURCE = "hall"
 CONN_ID = "hcp_hall"
-CONN_TYPE = "fs"
 TABLE = "raw.hall_evaluations"
 ENCODING = "gb18030"
 HEADER = ["评价编号", "办件编号", "事项编码", "部门编码", "区划代码", "平台编码", "窗口编号", "工作人员工号",
@@ -30,21 +29,30 @@ FILE_NAME = re.compile(r"^hall_(\d{8})_([0-9A-Za-z]+)\.csv$")
 
 
 def read_pages(conn, root: Path) -> Iterator[loading.Page]:
-    taken = loading.files_taken(conn, SOURCE)
-    for path in sorted(root.glob("hall_*.csv")):
-        match = FILE_NAME.match(path.name)
-        if not match:
-            log.warning("hall: %s does not follow hall_YYYYMMDD_<HALLCODE>.csv; left alone", path.name)
-            continue
-        print_ = files.fingerprint(path)
-        if (path.name, print_.checksum) in taken:
-            continue
-        file_date, hall_code = match.groups()
-        yield from files.csv_file_pages(path, path.name, print_, table=TABLE, columns=COLUMNS, header=HEADER,
+    for path, name, print_ in files.not_taken(conn, SOURCE, _delivered(root)):
+        file_date, hall_code = FILE_NAME.match(name).groups()
+        yield from files.csv_file_pages(path, name, print_, table=TABLE, columns=COLUMNS, header=HEADER,
                                         encoding=ENCODING, extra=[hall_code, file_date])
 
 
+def _delivered(root: Path) -> Iterator[tuple[Path, str]]:
+    for path in sorted(root.glob("hall_*.csv")):
+        if FILE_NAME.match(path.name):
+            yield path, path.name
+        else:
+            log.warning("hall: %s does not follow hall_YYYYMMDD_<HALLCODE>.csv; left alone", path.name)
+
+
 def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
-    root = root_of(conn_id)
-    return loading.land_batch(warehouse_conn, source=SOURCE, night=night,
-                              read_pages=lambda _: read_pages(warehouse_conn, root))
+    return files.extract(warehouse_conn, night, source=SOURCE, conn_id=conn_id, read_pages=read_pages)
+
+
+CONTRACT = SourceContract(
+    name=SOURCE, name_zh="政务大厅评价器", conn_id=CONN_ID, staging_model="stg_hall__evaluations", delivery="files", extract=extract,
+    tables=(RawTable(
+        TABLE, tuple(COLUMNS), delivery_columns=("hall_code", "file_date"), id_column="evaluation_no",
+        time=TimeFormat("eval_time", r"^\d{4}/\d{2}/\d{2} \d{2}:\d{2}:\d{2}$", "replace(eval_time, '/', '-')"),
+        level=LevelScale("result", ("非常满意", "满意", "基本满意", "不满意", "非常不满意"), trimmed=True),
+        case_column="case_no", agency_column="dept_code", reason_codes=ReasonCodes("bad_reasons", "|"),
+    ),),
+)

@@ -14,11 +14,11 @@ from datetime import date, datetime, timedelta
 import psycopg2
 
 from hcp import connections, files, loading
+from hcp.sources.contract import LevelScale, RawTable, SourceContract, TimeFormat
 from hcp.timeutil import BEIJING, latest_source_time
 
 SOURCE = "hotline"
 CONN_ID = "hcp_hotline"
-CONN_TYPE = "postgres"
 TABLE = "raw.hotline_evaluations"
 COLUMNS = ["id", "work_order_no", "case_no", "item_code", "dept_code", "area_code", "platform_code", "staff_no",
            "satisfaction", "visit_time", "modified_time", "caller_phone", "is_deleted"]
@@ -89,3 +89,15 @@ def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.Batc
         )
     finally:
         source_conn.close()
+
+
+CONTRACT = SourceContract(
+    name=SOURCE, name_zh="12345热线", conn_id=CONN_ID, staging_model="stg_hotline__evaluations", delivery="postgres", extract=extract,
+    tables=(RawTable(
+        TABLE, tuple(COLUMNS), id_column="id", version_column="modified_time",
+        time=TimeFormat("visit_time", r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", type="timestamptz"),
+        level=LevelScale("satisfaction", ("满意", "基本满意", "不满意"), trimmed=True),
+        case_column="case_no", agency_column="dept_code",
+        expect_not_null=("modified_time",), expect_in_set={"is_deleted": ("true", "false")},
+    ),),
+)

@@ -11,11 +11,10 @@ from datetime import date
 from pathlib import Path
 
 from hcp import files, loading
-from hcp.sources.files_common import complete_folders, root_of
+from hcp.sources.contract import RawTable, SourceContract
 
 SOURCE = "master"
 CONN_ID = "hcp_master"
-CONN_TYPE = "fs"
 FILES = {
     "agencies.csv": ("raw.master_agencies", ["org_code", "org_name", "parent_org_code", "area_code", "admin_level"]),
     "platforms.csv": ("raw.master_platforms", ["platform_code", "platform_name", "platform_type", "org_code"]),
@@ -28,21 +27,37 @@ FILES = {
 
 
 def read_pages(conn, root: Path) -> Iterator[loading.Page]:
-    taken = loading.files_taken(conn, SOURCE)
-    for folder in complete_folders(root, "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"):
-        for file_name, (table, header) in FILES.items():
-            path = folder / file_name
-            name = f"{folder.name}/{file_name}"
-            if not path.exists():
-                continue
-            print_ = files.fingerprint(path)
-            if (name, print_.checksum) in taken:
-                continue
-            yield from files.csv_file_pages(path, name, print_, table=table, columns=[*header, "snapshot_date"],
-                                            header=header, encoding="utf-8", extra=[folder.name])
+    delivered = ((folder / file_name, f"{folder.name}/{file_name}")
+                 for folder in files.complete_folders(root, "[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]")
+                 for file_name in FILES if (folder / file_name).exists())
+    for path, name, print_ in files.not_taken(conn, SOURCE, delivered):
+        table, header = FILES[path.name]
+        yield from files.csv_file_pages(path, name, print_, table=table, columns=[*header, "snapshot_date"],
+                                        header=header, encoding="utf-8", extra=[path.parent.name])
 
 
 def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
-    root = root_of(conn_id)
-    return loading.land_batch(warehouse_conn, source=SOURCE, night=night,
-                              read_pages=lambda _: read_pages(warehouse_conn, root))
+    return files.extract(warehouse_conn, night, source=SOURCE, conn_id=conn_id, read_pages=read_pages)
+
+
+def _snapshot(file_name: str, key: str, **expect) -> RawTable:
+    table, header = FILES[file_name]
+    return RawTable(table, (*header, "snapshot_date"), delivery_columns=("snapshot_date",), expect_not_null=(key,),
+                    **expect)
+
+
+CONTRACT = SourceContract(
+    name=SOURCE, name_zh="主数据", conn_id=CONN_ID, delivery="files", extract=extract, is_channel=False,
+    releases_held=True,  # a new snapshot may list the case a held SMS reply waits for
+    tables=(
+        _snapshot("agencies.csv", "org_code", batch_index=False,
+                  expect_in_set={"admin_level": ("province", "city", "county", "township")}),
+        _snapshot("platforms.csv", "platform_code", batch_index=False,
+                  expect_in_set={"platform_type": ("portal", "mobile", "hall_device", "hotline", "sms")}),
+        _snapshot("staff.csv", "staff_no", batch_index=False, expect_in_set={"active": ("Y", "N")}),
+        _snapshot("service_items.csv", "item_code", batch_index=False,
+                  expect_in_set={"case_type": ("即办件", "承诺件")}),
+        # held SMS replies look their case up here
+        _snapshot("cases.csv", "case_no", index_on=("case_no",), expect_regex={"completed_at": r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"}),
+    ),
+)

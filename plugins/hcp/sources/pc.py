@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime
 
-from hcp import connections, loading
+from hcp import http_api, json_items, loading
 from hcp.http_api import PagedClient
-from hcp.timeutil import beijing_iso, latest_source_time, watermark_candidate
+from hcp.sources.contract import LevelScale, RawTable, ReasonCodes, SourceContract, TimeFormat
+from hcp.timeutil import beijing_iso, watermark_candidate
 
 SOURCE = "pc"
 CONN_ID = "hcp_pc"
-CONN_TYPE = "http"
 TABLE = "raw.pc_evaluations"
 PATH = "/api/evaluations"
 PAGE_LIMIT = 500
@@ -41,6 +41,7 @@ FIELDS = {
 }
 KEYS = list(FIELDS.values())
 UPDATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # Beijing, no zone; as the ISO-8601 ``since`` of the next load
+TIME_REGEX = r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"
 
 NULLABLE = ("staffNo", "writingEvaluation", "userName", "userPhone")  # may be null, so may be left out
 
@@ -51,7 +52,7 @@ def client(base_url: str, token: str, **options) -> PagedClient:
 
 def read_pages(api: PagedClient, since: str | None, latest_allowed: datetime) -> Iterator[loading.Page]:
     for page in api.pages(since):
-        rows = [[line, *loading.json_values(item, KEYS)] for line, item in enumerate(page.items, start=1)]
+        rows = [[line, *json_items.json_values(item, KEYS)] for line, item in enumerate(page.items, start=1)]
         # times in the contract's fixed width order as text: parse from the latest down, only until one is a time
         stamps = sorted({t for i in page.items if isinstance(t := i.get("updateTime"), str) and len(t) == 19},
                         reverse=True)
@@ -59,21 +60,32 @@ def read_pages(api: PagedClient, since: str | None, latest_allowed: datetime) ->
         yield loading.Page(
             table=TABLE,
             columns=list(FIELDS),
-            label=f"page {page.number}" + (f" cursor {page.cursor}" if page.cursor else ""),
+            label=http_api.page_label(page),
             rows=rows,
             bytes_read=page.size,
             watermark=beijing_iso(latest) if latest else None,
-            drift=loading.field_drift(page.items, list(FIELDS.values()), optional=NULLABLE),
+            drift=json_items.field_drift(page.items, KEYS, optional=NULLABLE),
         )
 
 
 def load(warehouse_conn, night: date, api: PagedClient) -> loading.BatchResult:
-    latest_allowed = latest_source_time(night)
-    return loading.land_batch(warehouse_conn, source=SOURCE, night=night,
-                              read_pages=lambda since: read_pages(api, since, latest_allowed), redact=api.redact)
+    return http_api.load(warehouse_conn, night, source=SOURCE, api=api, read_pages=read_pages)
 
 
 def extract(warehouse_conn, night: date, conn_id: str = CONN_ID) -> loading.BatchResult:
-    conn = connections.get_connection(conn_id)
-    return load(warehouse_conn, night, client(connections.http_base_url(conn), conn.password or "",
-                                              session=connections.http_session(conn)))
+    return http_api.extract(warehouse_conn, night, source=SOURCE, conn_id=conn_id, path=PATH,
+                            read_pages=read_pages, page_limit=PAGE_LIMIT)
+
+
+CONTRACT = SourceContract(
+    name=SOURCE, name_zh="政务服务网", conn_id=CONN_ID, staging_model="stg_pc__evaluations", delivery="http", extract=extract,
+    tables=(RawTable(
+        TABLE, tuple(FIELDS),
+        id_column="evaluation_id", version_column="update_time",
+        time=TimeFormat("assess_time", TIME_REGEX),
+        level=LevelScale("satisfaction", ("1", "2", "3", "4", "5")),
+        case_column="project_no", agency_column="dept_code", sequence_column="assess_number",
+        reason_codes=ReasonCodes("eval_detail", ","),
+        expect_in_set={"pf": ("1", "7")}, expect_regex={"update_time": TIME_REGEX},
+    ),),
+)

@@ -1,0 +1,96 @@
+"""Each source declares its contract once: the GX suites, the raw tables and the row rules follow from it."""
+import json
+import re
+from pathlib import Path
+
+import yaml
+
+from hcp import expectations, rules, settings, warehouse
+from hcp.sources import RAW_TABLES, SOURCES
+from hcp.sources.contract import USCC_PATTERN
+
+GX = settings.GX_ROOT / "gx"
+
+
+def test_committed_suites_are_the_declared_ones():
+    """A declaration changed without `python -m hcp.expectations` leaves its suite behind: this names it."""
+    stale = [t.name for t in RAW_TABLES.values()
+             if json.loads(expectations.suite_path(t).read_text(encoding="utf-8"))
+             != expectations.suite(t, json.loads(expectations.suite_path(t).read_text(encoding="utf-8")))]
+    assert stale == []
+    on_disk = {p.stem for p in (GX / "expectations").glob("*.json")}
+    assert on_disk == {expectations.suite_name(t) for t in RAW_TABLES.values()}
+
+
+def test_every_raw_table_has_its_asset_definition_and_checkpoint():
+    assets = yaml.safe_load((GX / "great_expectations.yml").read_text(encoding="utf-8"))[
+        "fluent_datasources"][expectations.DATASOURCE]["assets"]
+    for table in RAW_TABLES.values():
+        name = expectations.suite_name(table)
+        assert assets[name]["table_name"] == table.short_name and assets[name]["schema_name"] == "raw"
+        assert assets[name]["batch_definitions"][expectations.BATCH_DEFINITION]["partitioner"] == {
+            "column_name": "_batch_id"}
+        definition = json.loads((GX / "validation_definitions" / f"{name}_batch.json").read_text(encoding="utf-8"))
+        assert definition["suite"]["name"] == name and definition["data"]["asset"]["name"] == name
+        suite_id = json.loads(expectations.suite_path(table).read_text(encoding="utf-8"))["id"]
+        assert definition["suite"]["id"] == suite_id
+        checkpoint = json.loads((GX / "checkpoints" / f"{name}_batch.json").read_text(encoding="utf-8"))
+        assert [v["name"] for v in checkpoint["validation_definitions"]] == [f"{name}_batch"]
+
+
+def test_a_suite_checks_what_the_row_rules_check():
+    hall = SOURCES["hall"].table
+    kinds = {(kind, kwargs.get("column")): kwargs for kind, kwargs in expectations.expectations(hall)}
+    assert kinds[("expect_column_values_to_be_in_set", "result")]["value_set"] == list(hall.level.values)
+    assert kinds[("expect_column_values_to_match_regex", "eval_time")]["regex"] == hall.time.regex
+    assert kinds[("expect_column_values_to_match_regex", "dept_code")]["regex"] == USCC_PATTERN
+    event_channel = [k for _, k in expectations.expectations(SOURCES["rectification"].table)
+                     if k.get("column") == "channel"]
+    assert event_channel[0]["value_set"] == ["pc", "app", "hall", "hotline", "sms"]
+
+
+def test_the_warehouse_holds_the_declared_raw_tables(warehouse_db):
+    with warehouse_db.cursor() as cur:
+        cur.execute("""select table_schema || '.' || table_name, array_agg(column_name::text order by ordinal_position)
+                       from information_schema.columns where table_schema = 'raw' and table_name <> 'official_calendar'
+                       group by 1""")
+        found = dict(cur.fetchall())
+        cur.execute("select indexname from pg_indexes where schemaname = 'raw'")
+        indexes = {name for (name,) in cur.fetchall()}
+    assert found == {t.name: [*t.columns, "_batch_id", "_source_page", "_line_no", "_loaded_at"]
+                     for t in RAW_TABLES.values()}
+    assert {"pc_evaluations_batch_idx", "pc_evaluations_id_idx", "master_cases_case_no_idx"} <= indexes
+    assert "master_agencies_batch_idx" not in indexes
+
+
+def test_schema_is_idempotent(warehouse_db):
+    warehouse.ensure_schema(warehouse_db)
+    warehouse.ensure_schema(warehouse_db)
+    with warehouse_db.cursor() as cur:
+        cur.execute("select count(*) from pg_indexes where schemaname = 'raw' and indexname like 'master_cases%'")
+        assert cur.fetchone()[0] == 2
+
+
+def test_every_channel_names_its_level_case_agency_and_staging_model():
+    for source in SOURCES.values():
+        if source.is_channel:
+            table = source.table
+            assert table.case_column and table.id_column and table.time, source.name
+            assert source.staging_model and (
+                settings.DBT_PROJECT_DIR / "models" / "staging" / source.name / f"{source.staging_model}.sql").exists()
+
+
+def test_rectification_events_look_for_their_rating_in_every_channel():
+    unknown = dict(rules.row_checks(SOURCES["rectification"].table))["unknown_evaluation"]
+    looked_in = re.findall(r"from (raw\.\w+) x where batch\.channel = '(\w+)' and x\.(\w+) =", unknown)
+    assert looked_in == [(s.table.name, s.name, s.table.id_column) for s in SOURCES.values() if s.is_channel]
+
+
+def test_generic_code_does_not_switch_on_a_source_name():
+    """What differs between sources lives in their declarations, not in `if source == ...` elsewhere."""
+    names = "|".join(SOURCES)
+    switch = re.compile(rf"""(==|!=|\bin\b)\s*\(?\s*["']({names})["']|["']({names})["']\s*(==|!=)""")
+    plugins = Path(settings.PROJECT_ROOT) / "plugins" / "hcp"
+    found = [f"{p.relative_to(plugins)}:{n}" for p in plugins.rglob("*.py") if p.parent.name != "sources"
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if switch.search(line)]
+    assert found == []
