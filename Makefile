@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 LOCK_HASH := $(shell sha1sum requirements.lock | cut -c1-12)
 STAMP := $(VENV)/.installed-$(LOCK_HASH)
-HCP := PYTHONPATH=plugins $(BIN)/python -m hcp.cli
+HCP := PYTHONPATH=plugins $(BIN)/python -m hcp_dev.cli
 
 export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1

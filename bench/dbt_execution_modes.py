@@ -14,11 +14,12 @@ import time
 
 import psycopg2
 
-from hcp import connections, runtime, settings
-from hcp.cli import DEMO_HOTLINE_DB
-from hcp.cluster import Cluster, free_port, local_executor_env
-from hcp.simulator import world as sim_world
-from hcp.simulator.demo import demo_sources
+from hcp import connections, settings
+from hcp_dev import runtime
+from hcp_dev.cli import DEMO_HOTLINE_DB
+from hcp_dev.cluster import Cluster, free_port, local_executor_env
+from hcp_dev.simulator import world as sim_world
+from hcp_dev.simulator.demo import demo_sources
 
 
 def timings(airflow_db: dict, run_id: str) -> dict[str, float]:

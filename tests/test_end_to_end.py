@@ -9,11 +9,11 @@ from collections import defaultdict
 from datetime import datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from hcp import runtime
-from hcp.simulator.demo import demo_sources
-from hcp.simulator.rectification_api import build_events
 from hcp.sources import SOURCES
 from hcp.timeutil import parse_iso_to_beijing
+from hcp_dev import runtime
+from hcp_dev.simulator.demo import demo_sources
+from hcp_dev.simulator.rectification_api import build_events
 from tests.conftest import NIGHT, TEST_RATINGS_PER_DAY, mart_fingerprints
 
 POINTS = {1: 10, 2: 8, 3: 6, 4: 3, 5: 0}
@@ -105,7 +105,7 @@ def test_the_same_night_again_by_make_night_changes_no_mart(demo_run, demo_world
     server = {"host": pg_server.host, "port": pg_server.port, "user": "postgres"}
     runtime.create_databases({**server, "dbname": "postgres"}, ["hotline_night"])
     with demo_sources(demo_world, tmp_path / "sources", TEST_RATINGS_PER_DAY, server, "hotline_night") as conns:
-        result = subprocess.run([sys.executable, "-m", "hcp.cli", "night", "--date", NIGHT.isoformat()],
+        result = subprocess.run([sys.executable, "-m", "hcp_dev.cli", "night", "--date", NIGHT.isoformat()],
                                 env={**env, **conns}, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert mart_fingerprints(conn) == first
@@ -119,7 +119,7 @@ def test_the_same_night_again_by_make_night_changes_no_mart(demo_run, demo_world
 def test_make_night_names_the_source_connections_it_lacks(demo_run):
     env = demo_run[2]
     env = {k: v for k, v in env.items() if k != "AIRFLOW_CONN_HCP_PC"}
-    result = subprocess.run([sys.executable, "-m", "hcp.cli", "night", "--date", "2026-10-31"],
+    result = subprocess.run([sys.executable, "-m", "hcp_dev.cli", "night", "--date", "2026-10-31"],
                             env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode != 0
     assert "connection 'hcp_pc' is not defined: set AIRFLOW_CONN_HCP_PC or add it in Airflow" in result.stderr

@@ -9,12 +9,12 @@ import psycopg2
 import pytest
 
 from hcp import calendar, connections, dbt, validation
-from hcp.simulator import files as sim
-from hcp.simulator import hotline_db
-from hcp.simulator.http_server import ApiServer
-from hcp.simulator.pc_api import pc_api
-from hcp.simulator.rectification_api import rectification_api
 from hcp.sources import SOURCES
+from hcp_dev.simulator import deliveries as sim
+from hcp_dev.simulator import hotline_db
+from hcp_dev.simulator.http_server import ApiServer
+from hcp_dev.simulator.pc_api import pc_api
+from hcp_dev.simulator.rectification_api import rectification_api
 from tests.conftest import mart_fingerprints, query
 
 ORDER = ["master", "pc", "app", "hall", "hotline", "sms", "rectification"]  # as the DAG's dependencies allow

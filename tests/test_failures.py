@@ -11,10 +11,11 @@ import requests
 from airflow.sdk import RetryAction
 from airflow.sdk.exceptions import AirflowFailException
 
-from hcp import connections, failures, runtime, settings
-from hcp.cluster import free_port
+from hcp import connections, failures, settings
 from hcp.http_api import PagedClient, SourceError
-from hcp.simulator.http_server import ApiServer, PagedApi
+from hcp_dev import runtime
+from hcp_dev.cluster import free_port
+from hcp_dev.simulator.http_server import ApiServer, PagedApi
 
 TOKEN = "failures-token"
 

@@ -26,12 +26,12 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from hcp import connections, dbt, nightly, quarantine
-from hcp.simulator import files as sim
-from hcp.simulator import hotline_db
-from hcp.simulator.http_server import ApiServer, PagedApi
-from hcp.simulator.pc_api import to_api_item
-from hcp.simulator.rectification_api import build_events
 from hcp.sources import app, master, pc, rectification
+from hcp_dev.simulator import deliveries as sim
+from hcp_dev.simulator import hotline_db
+from hcp_dev.simulator.http_server import ApiServer, PagedApi
+from hcp_dev.simulator.pc_api import to_api_item
+from hcp_dev.simulator.rectification_api import build_events
 from tests.conftest import NIGHT
 from tests.test_casts import any_text, near_instants, near_integers, near_times
 

@@ -9,12 +9,12 @@ import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
 from hcp import connections, nightly, preflight, settings, warehouse
-from hcp.cluster import free_port
 from hcp.sources import SOURCES
+from hcp_dev.cluster import free_port
 
 
 def run_cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "hcp.cli", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "hcp_dev.cli", *args], env=env, capture_output=True, text=True,
                           timeout=300, stdin=subprocess.DEVNULL)
 
 

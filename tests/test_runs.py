@@ -11,10 +11,11 @@ from datetime import date
 import psycopg2
 import pytest
 
-from hcp import connections, runtime, settings
+from hcp import connections, settings
 from hcp.runs import dbt_node, judge
-from hcp.simulator.demo import demo_sources
 from hcp.sources import SOURCES
+from hcp_dev import runtime
+from hcp_dev.simulator.demo import demo_sources
 from tests.conftest import NIGHT, TEST_RATINGS_PER_DAY, query
 
 # --- the verdict from a dict of task states ----------------------------------------------------------------

@@ -27,9 +27,10 @@ import requests
 from airflow.utils.net import get_hostname
 from cryptography.fernet import Fernet
 
-from hcp import connections, runtime, settings
-from hcp.cluster import Cluster
-from hcp.simulator.demo import demo_sources
+from hcp import connections, settings
+from hcp_dev import runtime
+from hcp_dev.cluster import Cluster
+from hcp_dev.simulator.demo import demo_sources
 from tests.conftest import TEST_RATINGS_PER_DAY, free_port, query
 from tests.deploy import deployment
 from tests.test_alerts import webhook_receiver

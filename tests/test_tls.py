@@ -25,14 +25,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from hcp import connections, embedded_pg, failures, runtime, settings
-from hcp.cluster import free_port
-from hcp.embedded_pg import EmbeddedServer
+from hcp import connections, failures, settings
 from hcp.http_api import PagedClient, SourceError
-from hcp.simulator.demo import demo_sources
-from hcp.simulator.http_server import ApiServer
-from hcp.simulator.pc_api import pc_api
 from hcp.sources import pc
+from hcp_dev import embedded_pg, runtime
+from hcp_dev.cluster import free_port
+from hcp_dev.embedded_pg import EmbeddedServer
+from hcp_dev.simulator.demo import demo_sources
+from hcp_dev.simulator.http_server import ApiServer
+from hcp_dev.simulator.pc_api import pc_api
 from tests.conftest import NIGHT, TEST_RATINGS_PER_DAY, query
 
 ROLE = "hcp_tls"  # the warehouse's login: no superuser, as a government warehouse would grant

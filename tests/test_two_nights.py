@@ -13,12 +13,12 @@ import psycopg2
 import pytest
 
 from hcp import calendar, connections, dbt, validation, warehouse
-from hcp.simulator import files as sim
-from hcp.simulator import hotline_db
-from hcp.simulator.http_server import ApiServer, PagedApi
-from hcp.simulator.pc_api import TIME_FORMAT, pc_api, to_api_item
-from hcp.simulator.rectification_api import rectification_api
 from hcp.sources import SOURCES
+from hcp_dev.simulator import deliveries as sim
+from hcp_dev.simulator import hotline_db
+from hcp_dev.simulator.http_server import ApiServer, PagedApi
+from hcp_dev.simulator.pc_api import TIME_FORMAT, pc_api, to_api_item
+from hcp_dev.simulator.rectification_api import rectification_api
 from tests.conftest import NIGHT, mart_fingerprints, query
 
 ORDER = ["master", "pc", "app", "hall", "hotline", "sms", "rectification"]

@@ -1,7 +1,7 @@
 import random
 
 from hcp import uscc
-from hcp.simulator.world import make_org_code
+from hcp_dev.simulator.world import make_org_code
 
 
 def test_a_published_code_is_valid():

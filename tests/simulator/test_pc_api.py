@@ -1,7 +1,7 @@
 import requests
 
-from hcp.simulator.http_server import ApiServer
-from hcp.simulator.pc_api import pc_api
+from hcp_dev.simulator.http_server import ApiServer
+from hcp_dev.simulator.pc_api import pc_api
 
 
 def get(server, token="t0ken", **params):

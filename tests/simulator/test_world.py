@@ -1,6 +1,6 @@
 from collections import Counter
 
-from hcp.simulator.world import build_world
+from hcp_dev.simulator.world import build_world
 
 
 def test_same_seed_same_world_other_seed_other_world():

@@ -5,8 +5,8 @@ import json
 import pytest
 
 from hcp.files import FileChangedWhileReading
-from hcp.simulator import files as sim
 from hcp.sources import app
+from hcp_dev.simulator import deliveries as sim
 from tests.conftest import NIGHT, query
 
 DAYS = [NIGHT.replace(day=29), NIGHT.replace(day=30)]

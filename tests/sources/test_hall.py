@@ -1,8 +1,8 @@
 """hall tablets: GB18030 CSV with a Chinese header, re-delivered under the same name with corrections."""
 import pytest
 
-from hcp.simulator import files as sim
 from hcp.sources import hall
+from hcp_dev.simulator import deliveries as sim
 from tests.conftest import NIGHT, query
 
 

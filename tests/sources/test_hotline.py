@@ -7,9 +7,9 @@ import psycopg2
 import pytest
 
 from hcp import connections, loading
-from hcp.simulator import hotline_db
 from hcp.sources import hotline
 from hcp.timeutil import latest_source_time
+from hcp_dev.simulator import hotline_db
 from tests.conftest import NIGHT, query
 
 

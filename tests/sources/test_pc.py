@@ -6,9 +6,9 @@ from datetime import date
 import pytest
 
 from hcp.http_api import SourceError
-from hcp.simulator.http_server import ApiServer
-from hcp.simulator.pc_api import pc_api
 from hcp.sources import pc
+from hcp_dev.simulator.http_server import ApiServer
+from hcp_dev.simulator.pc_api import pc_api
 
 NIGHT = date(2026, 10, 31)
 TOKEN = "pc-secret-token-4f1c"

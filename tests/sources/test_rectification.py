@@ -5,9 +5,9 @@ import logging
 import pytest
 
 from hcp.http_api import SourceError
-from hcp.simulator.http_server import ApiServer
-from hcp.simulator.rectification_api import build_events, rectification_api
 from hcp.sources import rectification
+from hcp_dev.simulator.http_server import ApiServer
+from hcp_dev.simulator.rectification_api import build_events, rectification_api
 from tests.conftest import NIGHT, query
 
 TOKEN = "events-token-77ab"

@@ -1,6 +1,6 @@
 """SMS replies (UTF-8 free text, verbatim) and master-data snapshots (complete only with _SUCCESS)."""
-from hcp.simulator import files as sim
 from hcp.sources import master, sms
+from hcp_dev.simulator import deliveries as sim
 from tests.conftest import NIGHT, query
 
 

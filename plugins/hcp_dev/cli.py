@@ -1,4 +1,4 @@
-"""The commands behind the Makefile: ``python -m hcp.cli {demo,night,ui,docs,psql,manifest,stop,env}``."""
+"""The commands behind the Makefile: ``python -m hcp_dev.cli {demo,night,ui,docs,psql,manifest,stop,env}``."""
 from __future__ import annotations
 
 import argparse
@@ -8,10 +8,11 @@ import sys
 import time
 from datetime import date, timedelta
 
-from hcp import connections, preflight, runtime, settings, summary, validation, warehouse
-from hcp.embedded_pg import BIN
-from hcp.simulator import world as sim_world
-from hcp.simulator.demo import demo_sources
+from hcp import connections, preflight, settings, summary, validation, warehouse
+from hcp_dev import runtime
+from hcp_dev.embedded_pg import BIN
+from hcp_dev.simulator import world as sim_world
+from hcp_dev.simulator.demo import demo_sources
 
 DEMO_HOTLINE_DB = "hcp_hotline_demo"  # the simulated 12345 database, apart from the warehouse
 

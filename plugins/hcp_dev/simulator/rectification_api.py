@@ -9,9 +9,9 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from hcp.simulator.http_server import PagedApi
-from hcp.simulator.world import World
 from hcp.timeutil import BEIJING, parse_iso_to_beijing
+from hcp_dev.simulator.http_server import PagedApi
+from hcp_dev.simulator.world import World
 
 CATEGORIES = (("clear", 0.6), ("complex", 0.25), ("no_legal_basis", 0.15))
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-from hcp.simulator.world import LEVEL_NAMES, World
 from hcp.timeutil import BEIJING
+from hcp_dev.simulator.world import LEVEL_NAMES, World
 
 DDL = """
 create table if not exists public.hotline_evaluation (

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from hcp.simulator import files as sim
-from hcp.simulator.world import DEFAULT_END
+from hcp_dev.simulator import deliveries as sim
+from hcp_dev.simulator.world import DEFAULT_END
 
 
 def test_hall_files_are_gb18030_with_crlf_and_a_chinese_header(tmp_path, demo_world):

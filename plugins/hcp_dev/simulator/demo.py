@@ -17,11 +17,11 @@ from pathlib import Path
 import psycopg2
 
 from hcp import connections
-from hcp.simulator import files, hotline_db
-from hcp.simulator.http_server import ApiServer
-from hcp.simulator.pc_api import pc_api
-from hcp.simulator.rectification_api import rectification_api
-from hcp.simulator.world import World
+from hcp_dev.simulator import deliveries, hotline_db
+from hcp_dev.simulator.http_server import ApiServer
+from hcp_dev.simulator.pc_api import pc_api
+from hcp_dev.simulator.rectification_api import rectification_api
+from hcp_dev.simulator.world import World
 
 
 def write_files_once(world: World, root: Path, ratings_per_day: int) -> dict[str, Path]:
@@ -34,7 +34,7 @@ def write_files_once(world: World, root: Path, ratings_per_day: int) -> dict[str
     if stamp.exists() and json.loads(stamp.read_text()) == identity:
         return roots
     root.mkdir(parents=True, exist_ok=True)
-    files.write_all(world, root)
+    deliveries.write_all(world, root)
     stamp.write_text(json.dumps(identity))
     return roots
 
@@ -76,10 +76,10 @@ def daily_sources(world: World, root: Path, server_kwargs: dict,
                 pc.api.set_clock(run_starts)
                 events.api.set_clock(run_starts)
                 hotline_db.fill(conn, world, until=run_starts)
-                files.write_app_day(world, roots["app"], night)
-                files.write_hall_day(world, roots["hall"], night)
-                files.write_sms_day(world, roots["sms"], night)
-                files.write_master_day(world, roots["master"], night)
+                deliveries.write_app_day(world, roots["app"], night)
+                deliveries.write_hall_day(world, roots["hall"], night)
+                deliveries.write_sms_day(world, roots["sms"], night)
+                deliveries.write_master_day(world, roots["master"], night)
 
             yield _connection_values(pc, events, hotline_kwargs, roots), deliver
     finally:

@@ -7,9 +7,9 @@ Beijing wall-clock strings, ``since`` is inclusive and results come ordered by
 """
 from __future__ import annotations
 
-from hcp.simulator.http_server import PagedApi
-from hcp.simulator.world import Rating
 from hcp.timeutil import parse_iso_to_beijing
+from hcp_dev.simulator.http_server import PagedApi
+from hcp_dev.simulator.world import Rating
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 

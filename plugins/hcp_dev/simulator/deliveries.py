@@ -2,6 +2,7 @@
 
 Each writer takes the world and a root folder and writes one day's delivery;
 helpers re-deliver, truncate or withhold files so tests can reproduce each fault.
+The pipeline reads them with ``hcp.files`` and ``hcp.sources``.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import json
 from datetime import UTC, date, timedelta
 from pathlib import Path
 
-from hcp.simulator.world import LEVEL_NAMES, Case, Rating, World
 from hcp.timeutil import BEIJING
+from hcp_dev.simulator.world import LEVEL_NAMES, Case, Rating, World
 
 APP_PART_ROWS = 5000
 HALL_HEADER = ["评价编号", "办件编号", "事项编码", "部门编码", "区划代码", "平台编码", "窗口编号", "工作人员工号",

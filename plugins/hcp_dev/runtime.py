@@ -15,7 +15,7 @@ import psycopg2
 from psycopg2 import sql
 
 from hcp import connections, dbt, pii, settings
-from hcp.embedded_pg import EmbeddedServer
+from hcp_dev.embedded_pg import EmbeddedServer
 
 WAREHOUSE_VAR = connections.env_var(settings.WAREHOUSE_CONN_ID)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from hcp import runtime
+from hcp_dev import runtime
 
 
 def free_port() -> int:
