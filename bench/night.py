@@ -378,7 +378,7 @@ def machine() -> dict:
 # requirements.lock pinned at their commit.
 STORED_MACHINE = {"cores": 2, "cpu": "Intel(R) Xeon(R) Processor", "ram_gib": 24}
 
-# The targets (Step 6 of the issue)
+# The performance targets
 COPY_TARGET = 3.0  # extract and land within 3x the COPY floor into indexed tables
 NIGHT_TARGET_SECONDS = 300  # a 5-million-rating night under 5 minutes
 HISTORY_TARGET = 1.3  # a 1M night on 30 nights of history within 1.3x of the same night on 1 night
