@@ -94,3 +94,15 @@ def test_generic_code_does_not_switch_on_a_source_name():
     found = [f"{p.relative_to(plugins)}:{n}" for p in plugins.rglob("*.py") if p.parent.name != "sources"
              for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if switch.search(line)]
     assert found == []
+
+
+def test_every_level_word_a_channel_declares_maps_to_a_canonical_level():
+    """Levels sent as words are mapped in dbt (level_from_name): a word declared but not mapped would stage
+    as no level at all."""
+    mapped = dict(re.findall(r"when '([^']+)' then (\d)",
+                             (settings.DBT_PROJECT_DIR / "macros" / "level_from_name.sql").read_text(encoding="utf-8")))
+    for source in SOURCES.values():
+        level = source.is_channel and source.table.level
+        if level and not all(v.isdigit() for v in level.values):
+            assert set(level.values) <= set(mapped), source.name
+    assert [mapped[w] for w in SOURCES["hotline"].table.level.values] == ["2", "3", "4"]
