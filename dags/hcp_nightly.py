@@ -21,7 +21,7 @@ from hcp.failures import RetryOnlyTransient
 from hcp.sources import SOURCES
 
 BEIJING = "Asia/Shanghai"
-# the marts BI reads (their contract: dbt_project/models/marts/_marts__models.yml)
+# the marts BI reads (their contracts: the _*__models.yml files of dbt_project/models/marts/)
 MARTS = [f"marts.{name}" for name in (
     "fct_ratings", "fct_bad_reviews", "agency_performance", "platform_performance", "staff_performance",
     "service_item_pain_points", "dim_agencies", "dim_platforms", "dim_staff", "dim_service_items", "dim_channels",

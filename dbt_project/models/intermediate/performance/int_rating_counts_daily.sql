@@ -8,11 +8,11 @@
 }}
 -- depends_on: {{ ref('int_ratings_touched') }}
 -- The rating counts behind the performance figures and the pain points, per Beijing day, agency, platform,
--- staff member and service item: a month's are the sums of its days, so no mart reads fct_ratings whole.
+-- staff member and service item: a month's are the sums of its days, so no mart reads every rating.
 -- Incremental: a night counts again, whole, the days of the ratings it rebuilt (int_ratings_touched).
 with ratings as (
 
-    select * from {{ ref('fct_ratings') }}
+    select * from {{ ref('int_ratings') }}
     {%- if is_incremental() %}
     where rated_date in ({{ touched_rating_days() }})
     {%- endif %}

@@ -11,7 +11,7 @@
 -- item: the pain points' commonest reasons. Incremental as int_rating_counts_daily.
 with bad_reviews as (
 
-    select * from {{ ref('fct_ratings') }}
+    select * from {{ ref('int_ratings') }}
     where counts_in_scores and is_bad_level and item_code is not null
     {%- if is_incremental() %}
         and rated_date in ({{ touched_rating_days() }})

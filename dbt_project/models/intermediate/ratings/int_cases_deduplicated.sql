@@ -36,8 +36,8 @@ listings as (
     select kept.*
     from listed
     -- One lookup by the case index per listing (LIMIT keeps the subquery from being flattened into a join):
-    -- planned as a join, the whole kept table was scanned and hashed every night (38M rows on 30 nights:
-    -- 37 s of its 48 s select). A case listed twice tonight brings its kept listing twice; ranking keeps one.
+    -- planned as a join, the whole kept table would be scanned and hashed every night. A case listed twice
+    -- tonight brings its kept listing twice; ranking keeps one.
     cross join lateral (
         select {{ columns | join(', ') }}, replaced_completed_date, true as is_kept
         from {{ this }} as kept

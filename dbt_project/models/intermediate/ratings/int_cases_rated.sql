@@ -21,8 +21,7 @@
 -- find them. Most are the night's own snapshot, which the batch index reads in order; the others (cases of
 -- the ratings it touches, listed on earlier nights) are looked up by index one by one (LIMIT and OFFSET 0
 -- keep the lookups from being flattened back into such joins). Taken in the snapshot's order, the cases'
--- lookups into fct_ratings follow its case index in order too: on 30 nights of 1M the select took 9-10 s,
--- against 30-37 s for the same cases taken in hash order.
+-- lookups into int_ratings follow its case index in order too, which hash order would scatter.
 with cases as (
 
     select * from {{ ref('int_cases_deduplicated') }}
@@ -43,7 +42,7 @@ rated_cases as (
     select case_no
     from cases
     where exists (
-        select 1 from {{ ref('fct_ratings') }} as ratings
+        select 1 from {{ ref('int_ratings') }} as ratings
         where ratings.case_no = cases.case_no
             and not ratings.is_default_rating and not ratings.is_withdrawn and not ratings.is_struck_out
         offset 0
@@ -63,7 +62,7 @@ with cases as (
 rated_cases as (
 
     select distinct case_no
-    from {{ ref('fct_ratings') }}
+    from {{ ref('int_ratings') }}
     where not is_default_rating and not is_withdrawn and not is_struck_out
 
 ),

@@ -4,12 +4,12 @@
         post_hook='analyze {{ this }}',
     )
 }}
--- The ratings night D must rebuild in the incremental marts: those whose latest version its batches
+-- The ratings night D must rebuild in the incremental models: those whose latest version its batches
 -- delivered (night_batch_ids), those whose work order night D recomputes (moved_orders: an upheld appeal
 -- strikes a rating out), SMS replies whose case a snapshot lists tonight, and every rating on the same
 -- case in the same channel as any of these (a follow-up supersedes).
--- Small: it follows the night; fct_ratings, int_cases_rated and the daily counts take their work from it,
--- and its statistics (analyze) steer their joins into the indexes.
+-- Small: it follows the night; int_ratings, fct_ratings, int_cases_rated and the daily counts take their work
+-- from it, and its statistics (analyze) steer their joins into the indexes.
 -- Empty when no model reads it incrementally (a first night, a full refresh): each builds whole, and a
 -- first night would write all its ratings here again for nothing.
 {%- set night_batch_ids = night_batch_ids() %}

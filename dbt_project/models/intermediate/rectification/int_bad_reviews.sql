@@ -27,12 +27,12 @@
 with touched_bad_ratings as (
 
     -- the touched ratings at a bad level (the pre-hook has forgotten all touched ones), a few thousand a
-    -- night: fct_ratings' primary key finds each
+    -- night: int_ratings' key index finds each
     select ratings.rating_key, ratings.{{ rating_columns | join(', ratings.') }},
         ratings.is_withdrawn, ratings.is_struck_out
     from {{ ref('int_ratings_touched') }} as touched
     inner join {{ ref('level_points') }} as level_points on touched.level_code = level_points.level_code
-    inner join {{ ref('fct_ratings') }} as ratings
+    inner join {{ ref('int_ratings') }} as ratings
         on ratings.rating_key = touched.channel || ':' || touched.evaluation_id
     where level_points.is_bad_review and ratings.is_bad_level
 
@@ -42,7 +42,7 @@ unsettled_reviews as (
 
     -- the reviews whose standing still moves with the night. Their ratings are not touched (the pre-hook
     -- kept them), so they are as the review has them, neither withdrawn nor struck out (those are settled):
-    -- read back from the review, not looked up in fct_ratings, which a backlog of this size would scan whole
+    -- read back from the review, not looked up in int_ratings, which a backlog of this size would scan whole
     select bad_review_key as rating_key, {{ rating_columns | join(', ') }},
         false as is_withdrawn, false as is_struck_out
     from {{ this }}
@@ -65,7 +65,7 @@ bad_ratings as (
 with bad_ratings as (
 
     select rating_key, {{ rating_columns | join(', ') }}, is_withdrawn, is_struck_out
-    from {{ ref('fct_ratings') }}
+    from {{ ref('int_ratings') }}
     where is_bad_level
 
 ),
