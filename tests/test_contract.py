@@ -106,3 +106,39 @@ def test_every_level_word_a_channel_declares_maps_to_a_canonical_level():
         if level and not all(v.isdigit() for v in level.values):
             assert set(level.values) <= set(mapped), source.name
     assert [mapped[w] for w in SOURCES["hotline"].table.level.values] == ["2", "3", "4"]
+
+
+def test_a_new_raw_table_gets_its_suite_asset_and_checkpoint(warehouse_db, tmp_path, monkeypatch):
+    """What `python -m hcp.expectations` does for a new channel's table, run on a copy of our GX project; the
+    checkpoint it makes then judges a batch as the night's validation does."""
+    import shutil
+
+    import great_expectations as gx
+
+    from hcp.sources import contract
+
+    gx_root = tmp_path / "expectations"
+    shutil.copytree(GX, gx_root / "gx", ignore=shutil.ignore_patterns("uncommitted"))
+    kiosk = contract.RawTable(
+        "raw.kiosk_evaluations", ("rating_no", "case_no", "level", "rated_at"), id_column="rating_no",
+        time=contract.TimeFormat("rated_at", r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$"),
+        level=contract.LevelScale("level", ("1", "2", "3", "4", "5")), case_column="case_no")
+    monkeypatch.setitem(RAW_TABLES, kiosk.name, kiosk)
+    with warehouse_db.cursor() as cur:
+        cur.execute(warehouse.raw_table_ddl(kiosk))
+        cur.execute("""insert into raw.kiosk_evaluations (rating_no, case_no, level, rated_at, _batch_id, _source_page,
+                       _line_no) values ('k1', 'c1', '5', '2026-10-31 10:00:00', 7, 'f', 1),
+                                        ('k2', 'c2', '9', '2026-10-31 11:00:00', 7, 'f', 2)""")
+    warehouse_db.commit()
+
+    assert expectations.write_suites(gx_root) == [kiosk.name]
+    expectations.add_definitions([kiosk.name], gx_root)
+    assert expectations.write_suites(gx_root) == []  # and again: nothing new
+
+    context = gx.get_context(mode="file", project_root_dir=str(gx_root))
+    result = context.checkpoints.get("raw_kiosk_evaluations_batch").run(batch_parameters={"_batch_id": 7})
+    [run] = result.run_results.values()
+    failed = [(r.expectation_config.type, r.expectation_config.kwargs.get("column")) for r in run.results
+              if not r.success]
+    assert failed == [("expect_column_values_to_be_in_set", "level")]
+    assert len(run.results) == len(expectations.expectations(kiosk))
