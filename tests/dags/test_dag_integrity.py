@@ -69,15 +69,15 @@ def test_every_dbt_model_and_seed_is_a_task_followed_by_its_tests(dagbag, dbt_ma
             assert f"dbt.{name}_{verb}" in dbt_tasks, name
     # dbt's own order: fct_ratings after the ratings the night touches, the performance tables after the
     # bad reviews and the daily counts
-    assert "dbt.fct_ratings_run" in dag.get_task("dbt.int_ratings_touched_run").downstream_task_ids
     def run(name):
         return f"dbt.{name}.run" if f"dbt.{name}.run" in dbt_tasks else f"dbt.{name}_run"
 
     def right_after(name):  # after its tests, when it has some
         return dag.get_task(f"dbt.{name}.test" if f"dbt.{name}.test" in dbt_tasks else run(name)).downstream_task_ids
 
-    chain = ["int_rating_counts_daily", "int_performance_figures", "int_performance_scored", "agency_performance"]
-    assert all(run(later) in right_after(earlier) for earlier, later in zip(chain, chain[1:], strict=False))
+    for chain in (["int_ratings_touched", "int_ratings", "fct_ratings"],
+                  ["int_rating_counts_daily", "int_performance_figures", "int_performance_scored", "agency_performance"]):
+        assert all(run(later) in right_after(earlier) for earlier, later in zip(chain, chain[1:], strict=False))
     assert "dbt.agency_performance.run" in dag.get_task("dbt.fct_bad_reviews.test").downstream_task_ids
     # the marts are published (docs, assets) only when every dbt task has passed
     leaves = {t for t in dbt_tasks if not dag.get_task(t).downstream_task_ids - {"publish_marts"}}

@@ -1,45 +1,12 @@
--- depends_on: {{ ref('int_ratings_touched') }}
+{{ config(materialized='view') }}
 -- One row per rating as its latest version, effective or not, with the flags that decide whether it
--- counts (docs/contract.md §8.1): the ratings of int_ratings, as BI reads them.
--- Incremental: a night copies the ratings int_ratings rebuilt tonight (int_ratings_touched).
-{{
-    config(
-        materialized='incremental',
-        unique_key='rating_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='fail',
-        indexes=[
-            {'columns': ['case_no']},
-            {'columns': ['rated_date']},
-        ],
-    )
-}}
-
-{% if is_incremental() %}
-
--- each touched rating by int_ratings' key index (lateral, LIMIT 1: not flattened): as a semi-join the
--- planner would hash the whole history for the night's million
-with ratings as (
-
-    select rebuilt.*
-    from {{ ref('int_ratings_touched') }} as touched
-    cross join lateral (
-        select * from {{ ref('int_ratings') }} as ratings
-        where ratings.rating_key = touched.channel || ':' || touched.evaluation_id
-        limit 1
-    ) as rebuilt
-
-),
-
-{% else %}
-
+-- counts (docs/contract.md §8.1), as BI reads them. A view: int_ratings keeps them, incrementally and indexed
+-- by key, case and day, and a second copy of a million ratings a night would buy BI nothing.
 with ratings as (
 
     select * from {{ ref('int_ratings') }}
 
 ),
-
-{% endif %}
 
 final as (
 
