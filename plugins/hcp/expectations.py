@@ -14,10 +14,9 @@ import uuid
 from pathlib import Path
 
 from hcp import settings
-from hcp.sources.contract import RATING_SEQUENCES, USCC_PATTERN, RawTable
+from hcp.sources.contract import LOADER_COLUMNS, RATING_SEQUENCES, USCC_PATTERN, RawTable
 
 MOSTLY = 0.95  # a suite fails a batch when more than 5 % of its rows break an expectation, as the batch rule does
-LOADER_COLUMNS = ("_batch_id", "_source_page", "_line_no", "_loaded_at")
 DATASOURCE = "warehouse"
 BATCH_DEFINITION = "by_batch"
 _IDS = uuid.UUID("6c1f3c52-3b1e-4f4e-9d55-0d6f8f0b1a2e")  # namespace of the ids given to new expectations

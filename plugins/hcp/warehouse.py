@@ -10,7 +10,7 @@ from importlib.resources import files
 import psycopg2
 
 from hcp import connections, settings
-from hcp.sources.contract import RawTable
+from hcp.sources.contract import LOADER_COLUMNS, RawTable
 
 log = logging.getLogger(__name__)
 
@@ -62,10 +62,6 @@ def connection(conn_id: str = settings.WAREHOUSE_CONN_ID) -> Iterator:
         conn.close()
 
 
-LOADER_COLUMNS = ("_batch_id bigint not null, _source_page text not null, _line_no integer not null, "
-                  "_loaded_at timestamptz not null default now()")
-
-
 def raw_table_ddl(table: RawTable) -> str:
     """A raw table as its source declares it: every field text; indexed by batch, by id and by what rows are
     looked up by."""
@@ -73,8 +69,8 @@ def raw_table_ddl(table: RawTable) -> str:
     indexed = ([("batch", "_batch_id")] if table.batch_index else []) \
         + ([("id", table.id_column)] if table.id_column else []) + [(c, c) for c in table.index_on]
     return "\n".join([
-        f"create table if not exists {table.name} ({', '.join(f'{c} text' for c in table.columns)}, "
-        f"{LOADER_COLUMNS});",
+        f"create table if not exists {table.name} ("
+        f"{', '.join([*(f'{c} text' for c in table.columns), *(f'{c} {t}' for c, t in LOADER_COLUMNS.items())])});",
         *(f"create index if not exists {short}_{suffix}_idx on {table.name} ({column});"
           for suffix, column in indexed),
     ])

@@ -12,6 +12,9 @@ from typing import Literal
 # The shape of a unified social credit code (GB 32100-2015); its check character is judged in SQL
 USCC_PATTERN = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$"
 RATING_SEQUENCES = ("1", "2")  # a first rating, and a follow-up (追评)
+# what the loader adds to every raw table (hcp.loading): the batch, the page or file, the line, when
+LOADER_COLUMNS = {"_batch_id": "bigint not null", "_source_page": "text not null", "_line_no": "integer not null",
+                  "_loaded_at": "timestamptz not null default now()"}
 
 # SQL true when a row FAILS, or a function of every source's declaration giving it (a rule that looks in
 # other sources' raw tables)
@@ -67,8 +70,7 @@ class ReasonCodes:
 
 @dataclass(frozen=True)
 class RawTable:
-    """A raw table: every field as text, as received. The loader adds _batch_id, _source_page, _line_no and
-    _loaded_at."""
+    """A raw table: every field as text, as received, then the LOADER_COLUMNS."""
 
     name: str  # schema-qualified: raw.<name>
     columns: tuple[str, ...]  # in the table's order
