@@ -1,5 +1,5 @@
-{#- The columns the performance marts show after the entity and its peer group, in their order (one list, so
-    the three marts and int_performance_scored cannot drift apart). -#}
+{#- The columns the performance marts and the published results show after the entity, its name and its peer
+    group, in their order (one list, so the five marts and published_performance cannot drift apart). -#}
 {% macro performance_columns() -%}
     {{ return([
         'period_grain', 'period_start',
@@ -9,5 +9,7 @@
         'verifications_decided', 'verifications_on_time', 'on_time_verification_rate',
         'rectifications_decided', 'rectifications_on_time', 'on_time_rectification_rate',
         'performance_score', 'peer_avg_points', 'adjusted_score', 'rank',
+        'peer_count', 'is_bottom', 'bottom_streak',
+        'previous_adjusted_score', 'score_change', 'previous_rank', 'rank_change',
     ]) }}
 {%- endmacro %}

@@ -1,12 +1,21 @@
 """The end-of-run summary: what arrived, in what state, and who did best and worst."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from hcp.sources import SOURCES
 
 RATING_CHANNELS = [name for name, source in SOURCES.items() if source.is_channel]
-
+# the performance marts whose bottom (末位) the summary names: (English, Chinese, table, code column, name column)
+PERFORMANCE_KINDS = (
+    ("agency", "机构", "agency_performance", "org_code", "org_name"),
+    ("platform", "平台", "platform_performance", "platform_code", "platform_name"),
+    ("staff", "工作人员", "staff_performance", "staff_no", None),  # staff names stay out of the marts
+    ("service item", "事项", "service_item_performance", "item_code", "item_name"),
+    ("region", "区划", "region_performance", "region_code", "region_name"),
+)
+BOTTOM_COLUMNS = ("period_grain", "period_start", "bottom_streak", "is_bottom", "rank", "peer_count")
+BOTTOM_LINES = 10
 
 
 def rows_per_source(conn, night: date) -> list[tuple]:
@@ -121,6 +130,44 @@ def bad_reviews(conn) -> list[tuple]:
         return cur.fetchall()
 
 
+def due_soon(conn) -> tuple[int, int] | None:
+    """Bad reviews due soon (超期预警) as of the night: to close, and to verify; None when the mart has no such flags
+    (a night whose dbt failed before building them)."""
+    if not has_columns(conn, "marts.fct_bad_reviews", ("is_due_soon", "is_verification_due_soon")):
+        return None
+    with conn.cursor() as cur:
+        cur.execute("select count(*) filter (where is_due_soon), count(*) filter (where is_verification_due_soon) "
+                    "from marts.fct_bad_reviews")
+        return cur.fetchone()
+
+
+def last_month_ended(night: date) -> date:
+    """The first day of the latest month that has ended by the end of night D: D's own on its last day."""
+    month = night.replace(day=1)
+    return month if (night + timedelta(days=1)).day == 1 else (month - timedelta(days=1)).replace(day=1)
+
+
+def bottom_streaks(conn, month: date) -> list[tuple] | None:
+    """The entities at the bottom (末位) of their peers two or more months running up to the month given, longest
+    streak first: (kind, kind in Chinese, code, name, streak, rank, peers). A kind whose mart lacks a column it needs
+    is left out; None when every kind is."""
+    parts = []
+    for order, (kind, kind_zh, table, code, name) in enumerate(PERFORMANCE_KINDS):
+        if not has_columns(conn, f"marts.{table}", (code, *BOTTOM_COLUMNS)):
+            continue
+        named = name if name and has_columns(conn, f"marts.{table}", (name,)) else "null::text"
+        parts.append(f"select {order} as kind_order, '{kind}' as kind, '{kind_zh}' as kind_zh, {code}::text as code, "
+                     f"{named} as name, bottom_streak, rank, peer_count from marts.{table} "
+                     f"where period_grain = 'month' and period_start = %(month)s and is_bottom and bottom_streak >= 2")
+    if not parts:
+        return None
+    with conn.cursor() as cur:
+        cur.execute(f"select kind, kind_zh, code, name, bottom_streak, rank, peer_count "
+                    f"from ({' union all '.join(parts)}) as bottom "
+                    f"order by bottom_streak desc, kind_order, rank desc, code", {"month": month})
+        return cur.fetchall()
+
+
 def pain_points(conn, night: date) -> list[tuple]:
     """The month's service items flagged as pain points (堵点), worst first."""
     with conn.cursor() as cur:
@@ -143,6 +190,41 @@ def built(conn, table: str) -> bool:
     with conn.cursor() as cur:
         cur.execute("select to_regclass(%s) is not null", (table,))
         return cur.fetchone()[0]
+
+
+def has_columns(conn, table: str, columns: tuple[str, ...]) -> bool:
+    """The table (schema.name) exists with every one of the columns: marts another night's dbt has not built
+    yet, or built before a column was added, are read only where they can be."""
+    schema, name = table.split(".")
+    with conn.cursor() as cur:
+        cur.execute("select count(distinct column_name) from information_schema.columns "
+                    "where table_schema = %s and table_name = %s and column_name = any(%s)",
+                    (schema, name, list(columns)))
+        return cur.fetchone()[0] == len(set(columns))
+
+
+def due_soon_lines(conn, night: date) -> list[str]:
+    counts = due_soon(conn)
+    if counts is None:
+        return []
+    to_close, to_verify = counts
+    return ["", f"Due soon (超期预警) after night {night} (marts.fct_bad_reviews):",
+            f"  to close (整改即将到期)    {to_close:>6}",
+            f"  to verify (核实即将到期)   {to_verify:>6}"]
+
+
+def bottom_streak_lines(conn, night: date) -> list[str]:
+    month = last_month_ended(night)
+    found = bottom_streaks(conn, month)
+    if found is None:
+        return []
+    lines = ["", f"At the bottom (末位) two months running or more, up to {month:%Y-%m} (offices call them in, 约谈):"]
+    for kind, kind_zh, code, name, streak, rank, peers in found[:BOTTOM_LINES]:
+        lines.append(f"  {kind_zh} {kind}  {code}" + (f"  {name}" if name else "")
+                     + f"  {streak} months running (连续 {streak} 个月), rank {rank} of {peers}")
+    if len(found) > BOTTOM_LINES:
+        lines.append(f"  and {len(found) - BOTTOM_LINES} more (另有 {len(found) - BOTTOM_LINES} 个)")
+    return lines if found else [*lines, "  none"]
 
 
 def render(conn, night: date, links: dict[str, str]) -> str:
@@ -177,11 +259,13 @@ def render(conn, night: date, links: dict[str, str]) -> str:
         lines += ["", f"Bad reviews (差评) as of night {night} (marts.fct_bad_reviews):",
                   "  {:<12}{:>8}{:>9}{:>14}".format("status", "reviews", "overdue", "overdue days")]
         lines += [f"  {status:<12}{count:>8}{overdue:>9}{days:>14}" for status, count, overdue, days in bad_reviews(conn)]
+    lines += due_soon_lines(conn, night)
     if "marts.agency_performance" in shown:
         for title, best in (("Top", True), ("Bottom", False)):
             lines += ["", f"{title} five agencies of {night:%Y-%m} by adjusted score (marts.agency_performance):"]
             for org_code, level, rank, score, ratings in agencies_of_month(conn, night, best):
                 lines.append(f"  {org_code}  {score:>6}  rank {rank} of the {level} agencies  ({ratings} ratings)")
+    lines += bottom_streak_lines(conn, night)
     if "marts.service_item_pain_points" in shown:
         flagged = pain_points(conn, night)
         lines += ["", f"Pain points (堵点) of {night:%Y-%m}: service items whose bad rate stands far above their peers':"]

@@ -7,7 +7,7 @@ import psycopg2
 import pytest
 
 from hcp import pii
-from tests.conftest import TEST_PII_KEY
+from tests.conftest import NIGHT, TEST_PII_KEY
 
 PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_CARD = re.compile(r"(?<![0-9A-Z])\d{17}[0-9X](?![0-9A-Z])")
@@ -93,15 +93,21 @@ def test_hcp_bi_reads_every_mart(bi_connection, demo_run):
         cur.execute("select table_name from information_schema.tables where table_schema = 'marts'")
         marts = [t for (t,) in cur.fetchall()]
     demo_run[1].commit()
-    assert {"fct_ratings", "fct_bad_reviews", "agency_performance", "dim_dates"} <= set(marts)
+    assert {"fct_ratings", "fct_bad_reviews", "agency_performance", "dim_dates", "dim_reason_codes",
+            "data_status"} <= set(marts)
     with bi_connection.cursor() as cur:
         for table in marts:
             cur.execute(f"select count(*) from marts.{table}")
             assert cur.fetchone()[0] >= 0
+        # names beside codes, and the state of the data, though audit is closed to the role
+        cur.execute("select reason_name from marts.dim_reason_codes where reason_code = '501'")
+        assert cur.fetchall() == [("服务态度差",)]
+        cur.execute("select night, status, status_zh, missing_sources from marts.data_status where is_latest")
+        assert cur.fetchall() == [(NIGHT, "succeeded", "正常", [])]
 
 
 @pytest.mark.parametrize("relation", [
-    "raw.pc_evaluations", "audit.batches", "audit.quarantine", "staging.stg_pc__evaluations",
+    "raw.pc_evaluations", "audit.batches", "audit.quarantine", "audit.runs", "staging.stg_pc__evaluations",
     "intermediate.int_cases_deduplicated", "seeds.level_points",
 ])
 def test_hcp_bi_cannot_read_outside_the_marts(bi_connection, relation):

@@ -7,7 +7,7 @@
     )
 }}
 -- depends_on: {{ ref('int_ratings_touched') }}, {{ ref('stg_master__cases') }}
--- Cases completed and rated per Beijing day, agency, platform and staff member: the evaluation rate's
+-- Cases completed and rated per Beijing day, agency, platform, staff member and service item: the evaluation rate's
 -- counts, summed by the marts. Incremental: a night counts again the days of the cases it redid.
 with cases as (
 
@@ -25,10 +25,11 @@ counts as (
         org_code,
         platform_code,
         staff_no,
+        item_code,
         count(*) as cases_completed,
         count(*) filter (where is_rated) as cases_rated
     from cases
-    group by completed_date, org_code, platform_code, staff_no
+    group by completed_date, org_code, platform_code, staff_no, item_code
 
 )
 

@@ -1,16 +1,39 @@
--- The performance figures scored against their peers (docs/contract.md §8.5), every kind of entity at once:
--- agencies are peers by admin level, platforms by type, staff members by agency. A view: a mart that selects
--- one kind scores only that kind (every window is partitioned by entity_kind).
+{{
+    config(
+        materialized='table',
+        indexes=[{'columns': ['entity_kind', 'period_grain', 'period_start']}],
+    )
+}}
+-- The performance figures scored against their peers (docs/contract.md §8.5-§8.7), every kind of entity at
+-- once: agencies are peers by admin level, platforms by type, staff members by agency, service items by case
+-- type, regions by level. With each row's name, rank, movement against the period before and its streak at
+-- the bottom. A table: the five performance marts, the published results and the restatements read it.
 {%- set weights = var('score_weights') %}
 {%- set k = var('shrinkage_k') %}
-with peer_groups as (
+with figures as (
 
-    select 'agency'::text as entity_kind, org_code as entity_code, admin_level as peer_group
+    select * from {{ ref('int_performance_figures') }}
+
+),
+
+regions as (
+
+    select * from {{ ref('regions') }}
+
+),
+
+-- peer group and name per entity the master data lists; a region's level is in its code
+entities as (
+
+    select 'agency'::text as entity_kind, org_code as entity_code, admin_level as peer_group, org_name as entity_name
     from {{ ref('dim_agencies') }}
     union all
-    select 'platform'::text, platform_code, platform_type from {{ ref('dim_platforms') }}
+    select 'platform', platform_code, platform_type, platform_name from {{ ref('dim_platforms') }}
     union all
-    select 'staff'::text, staff_no, org_code from {{ ref('dim_staff') }}
+    -- staff by number only: their names stay out of the marts
+    select 'staff', staff_no, org_code, null from {{ ref('dim_staff') }}
+    union all
+    select 'service_item', item_code, case_type, item_name from {{ ref('dim_service_items') }}
 
 ),
 
@@ -18,11 +41,19 @@ with_peer_group as (
 
     select
         figures.*,
-        peer_groups.peer_group
-    from {{ ref('int_performance_figures') }} as figures
-    left join peer_groups
-        on figures.entity_kind = peer_groups.entity_kind
-        and figures.entity_code = peer_groups.entity_code
+        case
+            when figures.entity_kind = 'region' then {{ region_level('figures.entity_code') }}
+            else entities.peer_group
+        end as peer_group,
+        case when figures.entity_kind = 'region' then regions.region_name else entities.entity_name end
+            as entity_name
+    from figures
+    left join entities
+        on figures.entity_kind = entities.entity_kind
+        and figures.entity_code = entities.entity_code
+    left join regions
+        on figures.entity_kind = 'region'
+        and figures.entity_code = regions.region_code
 
 ),
 
@@ -77,15 +108,100 @@ ranked as (
 
 ),
 
--- the marts' columns, in their order, after the kind, the entity and its peer group
+-- The bottom (末位): the last ceil(bottom_share × ranked peers), at least the last one, of two or more.
+at_bottom as (
+
+    select
+        *,
+        case when peer_group is not null then
+            count(rank) over (partition by entity_kind, peer_group, period_grain, period_start)
+        end as peer_count
+    from ranked
+
+),
+
+flagged as (
+
+    select
+        *,
+        coalesce(
+            peer_count >= 2 and rank > peer_count - ceil({{ var('bottom_share') }} * peer_count), false
+        ) as is_bottom,
+        -- the periods of a grain numbered without gaps, so consecutive periods differ by one
+        case period_grain
+            when 'day' then period_start - date '2000-01-01'
+            when 'month' then extract(year from period_start)::integer * 12 + extract(month from period_start)::integer
+            when 'quarter' then extract(year from period_start)::integer * 4
+                + extract(quarter from period_start)::integer
+            else extract(year from period_start)::integer
+        end as period_number
+    from at_bottom
+
+),
+
+-- Against the period before of the same grain; a row whose entity had no row then has no movement.
+moved as (
+
+    select
+        *,
+        lag(period_number) over entity_periods = period_number - 1 as follows_previous_period,
+        lag(adjusted_score) over entity_periods as lagged_adjusted_score,
+        lag(rank) over entity_periods as lagged_rank,
+        -- consecutive bottom periods share period_number minus their count so far: one island per streak
+        period_number - row_number() over (
+            partition by entity_kind, entity_code, period_grain, is_bottom order by period_start
+        ) as bottom_island
+    from flagged
+    window entity_periods as (partition by entity_kind, entity_code, period_grain order by period_start)
+
+),
+
 final as (
 
     select
         entity_kind,
         entity_code,
+        entity_name,
         peer_group,
-        {{ performance_columns() | join(',\n        ') }}
-    from ranked
+        period_grain,
+        period_start,
+        rating_count,
+        level_1_count,
+        level_2_count,
+        level_3_count,
+        level_4_count,
+        level_5_count,
+        default_rating_count,
+        points_sum,
+        avg_points,
+        satisfaction_rate,
+        bad_review_rate,
+        cases_completed,
+        cases_rated,
+        evaluation_rate,
+        verifications_decided,
+        verifications_on_time,
+        on_time_verification_rate,
+        rectifications_decided,
+        rectifications_on_time,
+        on_time_rectification_rate,
+        performance_score,
+        peer_avg_points,
+        adjusted_score,
+        rank,
+        peer_count,
+        is_bottom,
+        case when is_bottom then
+            row_number() over (
+                partition by entity_kind, entity_code, period_grain, is_bottom, bottom_island order by period_start
+            )
+        else 0 end as bottom_streak,
+        case when follows_previous_period then lagged_adjusted_score end as previous_adjusted_score,
+        case when follows_previous_period then adjusted_score - lagged_adjusted_score end as score_change,
+        case when follows_previous_period then lagged_rank end as previous_rank,
+        -- positive: moved up
+        case when follows_previous_period then lagged_rank - rank end as rank_change
+    from moved
 
 )
 

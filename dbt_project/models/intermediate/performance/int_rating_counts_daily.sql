@@ -8,7 +8,7 @@
 }}
 -- depends_on: {{ ref('int_ratings_touched') }}
 -- The rating counts behind the performance figures and the pain points, per Beijing day, agency, platform,
--- staff member and service item: a month's are the sums of its days, so no mart reads every rating.
+-- staff member, service item and area code: a month's are the sums of its days, so no mart reads every rating.
 -- Incremental: a night counts again, whole, the days of the ratings it rebuilt (int_ratings_touched).
 with ratings as (
 
@@ -27,6 +27,7 @@ counts as (
         platform_code,
         staff_no,
         item_code,
+        area_code,
         count(*) filter (where is_effective) as effective_count,
         count(*) filter (where counts_in_scores) as rating_count,
         {%- for level in range(1, 6) %}
@@ -36,7 +37,7 @@ counts as (
         count(*) filter (where counts_in_scores and is_bad_level) as bad_review_count,
         coalesce(sum(level_points) filter (where counts_in_scores), 0) as points_sum
     from ratings
-    group by rated_date, org_code, platform_code, staff_no, item_code
+    group by rated_date, org_code, platform_code, staff_no, item_code, area_code
 
 )
 

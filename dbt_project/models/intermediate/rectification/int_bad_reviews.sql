@@ -19,7 +19,8 @@
 -- calendar years needs a full refresh).
 {#- the rating's columns a review keeps: a settled review carries them, so a night reads them back from it -#}
 {%- set rating_columns = [
-    'channel', 'evaluation_id', 'case_no', 'item_code', 'org_code', 'platform_code', 'staff_no', 'level_code',
+    'channel', 'evaluation_id', 'case_no', 'item_code', 'org_code', 'area_code', 'platform_code', 'staff_no',
+    'level_code',
     'reason_codes', 'rated_at', 'rated_date', 'is_superseded', 'is_default_rating',
 ] %}
 {% if is_incremental() %}
@@ -171,6 +172,7 @@ final as (
         judged.case_no,
         judged.item_code,
         judged.org_code,
+        judged.area_code,
         judged.platform_code,
         judged.staff_no,
         judged.order_no,
