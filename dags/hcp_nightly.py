@@ -23,9 +23,11 @@ from hcp.sources import SOURCES
 BEIJING = "Asia/Shanghai"
 # the marts BI reads (their contracts: the _*__models.yml files of dbt_project/models/marts/)
 MARTS = [f"marts.{name}" for name in (
-    "fct_ratings", "fct_bad_reviews", "agency_performance", "platform_performance", "staff_performance",
-    "service_item_pain_points", "dim_agencies", "dim_platforms", "dim_staff", "dim_service_items", "dim_channels",
-    "dim_dates",
+    "fct_ratings", "fct_bad_reviews", "rectification_watchlist",
+    "agency_performance", "platform_performance", "staff_performance", "service_item_performance",
+    "region_performance", "published_performance", "performance_restatements", "service_item_pain_points",
+    "dim_agencies", "dim_platforms", "dim_staff", "dim_service_items", "dim_channels", "dim_dates",
+    "dim_reason_codes", "data_status",
 )]
 
 
