@@ -29,7 +29,7 @@ test: $(STAMP) lint  ## the whole suite
 # The warehouse-facing tests again on Debian's PostgreSQL 15, the oldest server the warehouse supports.
 PG15_BIN ?= /usr/lib/postgresql/15/bin
 WAREHOUSE_TESTS := tests/test_end_to_end.py tests/test_bad_inputs.py tests/test_casts.py tests/test_fuzz.py \
-	tests/test_two_nights.py tests/test_validation.py tests/sources tests/marts
+	tests/test_two_nights.py tests/test_published_nights.py tests/test_validation.py tests/sources tests/marts
 test-pg15: $(STAMP)  ## the warehouse-facing tests on Debian's PostgreSQL 15 (apt-get install postgresql-15)
 	@test -x $(PG15_BIN)/initdb || { echo "no PostgreSQL 15 in $(PG15_BIN): apt-get install postgresql-15" >&2; exit 2; }
 	HCP_TEST_POSTGRES_BIN=$(PG15_BIN) $(BIN)/pytest $(WAREHOUSE_TESTS)
