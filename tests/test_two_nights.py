@@ -89,6 +89,8 @@ def test_two_nights_on_changing_sources_equal_one_night_on_the_final_state(wareh
     changed = sources(NIGHT)
     run_night(warehouse_db, NIGHT)
     two_nights = mart_fingerprints(warehouse_db)
+    # what was published keeps the night that published it: the first night here, the last one below
+    two_nights_published = two_nights.pop("published_performance")
     # each change reached the marts, and the reply sent twice is one rating
     facts = {(channel, evaluation_id): (level, withdrawn) for channel, evaluation_id, level, withdrawn in query(
         warehouse_db, "select channel, evaluation_id, level_code, is_withdrawn from marts.fct_ratings")}
@@ -103,5 +105,17 @@ def test_two_nights_on_changing_sources_equal_one_night_on_the_final_state(wareh
     once = warehouse.connect()
     warehouse.ensure_schema(once)
     run_night(once, NIGHT)
-    assert mart_fingerprints(once) == two_nights
+    once_prints = mart_fingerprints(once)
+    assert once_prints.pop("published_performance")[0] == two_nights_published[0] > 0
+    assert once_prints == two_nights
+    assert published_figures(once) == published_figures(warehouse_db)
+    assert query(warehouse_db, "select distinct published_night from marts.published_performance") == [(FIRST,)]
+    assert query(once, "select distinct published_night from marts.published_performance") == [(NIGHT,)]
     once.close()
+
+
+def published_figures(conn) -> list[tuple]:
+    """The published rows without the night that published them."""
+    return query(conn, "select md5(string_agg(row_text, '|' order by row_text)) from ("
+                       "select (to_jsonb(p) - 'published_night')::text as row_text "
+                       "from marts.published_performance p) as rows")
