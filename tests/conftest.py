@@ -12,7 +12,9 @@ import os
 import subprocess
 import sys
 import tempfile
-from datetime import date
+from contextlib import ExitStack, closing
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
 import psycopg2
@@ -32,6 +34,10 @@ os.environ["AIRFLOW_CONN_HCP_PII"] = json.dumps({"conn_type": "generic", "passwo
 from hcp import connections, settings, warehouse  # noqa: E402
 from hcp_dev.cluster import free_port  # noqa: E402
 from hcp_dev.embedded_pg import EmbeddedServer  # noqa: E402
+from hcp_dev.simulator import deliveries, hotline_db  # noqa: E402
+from hcp_dev.simulator.http_server import ApiServer, PagedApi  # noqa: E402
+from hcp_dev.simulator.pc_api import pc_api  # noqa: E402
+from hcp_dev.simulator.rectification_api import rectification_api  # noqa: E402
 from hcp_dev.simulator.world import build_world  # noqa: E402
 
 # A small world: two months at 40 ratings a day; volume belongs in the benchmark.
@@ -115,6 +121,63 @@ def warehouse_db(make_database, monkeypatch, request):
 @pytest.fixture(scope="session")
 def demo_world():
     return build_world(ratings_per_day=TEST_RATINGS_PER_DAY, bad_review_scale=TEST_BAD_REVIEW_SCALE)
+
+
+# The order a night extracts its sources in: master data first, so the ratings find their agencies.
+SOURCE_ORDER = ["master", "pc", "app", "hall", "hotline", "sms", "rectification"]
+
+
+def run_night(conn, night):
+    """Night D as the DAG runs it, in-process: every source extracted and judged, then the dbt build."""
+    from hcp import calendar, dbt, validation
+    from hcp.sources import SOURCES
+
+    for source in SOURCE_ORDER:
+        batch = SOURCES[source].extract(conn, night)
+        validation.judge_batch(conn, source, batch.batch_id, night)
+    calendar.refresh(conn)
+    dbt.run(["build", "--exclude", "resource_type:unit_test"], night=night)
+
+
+@dataclass
+class NightSources:
+    """The demo world's sources, served for a test of several nights: the portal and rectification APIs over
+    HTTP, the 12345 table in a database of its own, the file drops in folders; each as an Airflow connection."""
+    pc: PagedApi
+    events: PagedApi
+    hotline_conn: object
+    set_to: object  # set_to(night) -> {source: folder}: every source as it stands at 02:00 on D+1
+
+
+@pytest.fixture
+def night_sources(demo_world, make_database, tmp_path, monkeypatch, request):
+    """serve(pc=None) -> NightSources; pc replaces the world's portal API."""
+    stack = ExitStack()
+
+    def serve(pc: PagedApi | None = None) -> NightSources:
+        hotline = make_database(f"hotline_{request.node.name[:40].lower()}")
+        monkeypatch.setenv("AIRFLOW_CONN_HCP_HOTLINE", hotline)
+        hotline_conn = stack.enter_context(closing(psycopg2.connect(
+            **connections.postgres_kwargs(connections.parse("hcp_hotline", hotline)))))
+        pc_server = stack.enter_context(ApiServer(pc or pc_api(demo_world.ratings, "t")))
+        events = stack.enter_context(ApiServer(rectification_api(demo_world, "t")))
+        for conn_id, server in (("HCP_PC", pc_server), ("HCP_RECTIFICATION", events)):
+            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", json.dumps(
+                {"conn_type": "http", "host": server.base_url, "password": "t"}))
+
+        def set_to(night) -> dict:
+            now = datetime.combine(night + timedelta(days=1), time(2))
+            pc_server.api.set_clock(now)
+            events.api.set_clock(now)
+            hotline_db.fill(hotline_conn, demo_world, until=now)
+            roots = deliveries.write_all(demo_world, tmp_path, through=night)
+            for source, root in roots.items():
+                monkeypatch.setenv(f"AIRFLOW_CONN_HCP_{source.upper()}",
+                                   json.dumps({"conn_type": "fs", "extra": {"path": str(root)}}))
+            return roots
+        return NightSources(pc_server.api, events.api, hotline_conn, set_to)
+    yield serve
+    stack.close()
 
 
 @pytest.fixture

@@ -5,81 +5,56 @@ is delivered again under its name with a corrected row, the portal sends a ratin
 updateTime, and an SMS reply is sent again in the next day's file. A second warehouse then runs the last
 night alone on the sources as they stand: every mart must match.
 """
-import json
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
-import psycopg2
 import pytest
 
-from hcp import calendar, connections, dbt, validation, warehouse
-from hcp.sources import SOURCES
+from hcp import connections, warehouse
 from hcp_dev.simulator import deliveries as sim
 from hcp_dev.simulator import hotline_db
-from hcp_dev.simulator.http_server import ApiServer, PagedApi
+from hcp_dev.simulator.http_server import PagedApi
 from hcp_dev.simulator.pc_api import TIME_FORMAT, pc_api, to_api_item
-from hcp_dev.simulator.rectification_api import rectification_api
-from tests.conftest import NIGHT, mart_fingerprints, query
+from tests.conftest import NIGHT, mart_fingerprints, query, run_night
 
-ORDER = ["master", "pc", "app", "hall", "hotline", "sms", "rectification"]
 FIRST = NIGHT - timedelta(days=1)
 EARLIER = NIGHT - timedelta(days=10)  # the day whose ratings change: long before either night
 
 
-def run_night(conn, night):
-    for source in ORDER:
-        batch = SOURCES[source].extract(conn, night)
-        validation.judge_batch(conn, source, batch.batch_id, night)
-    calendar.refresh(conn)
-    dbt.run(["build", "--exclude", "resource_type:unit_test"], night=night)
-
-
 @pytest.fixture
-def sources(demo_world, make_database, tmp_path, monkeypatch):
-    hotline = make_database("hotline_two_nights")
-    monkeypatch.setenv("AIRFLOW_CONN_HCP_HOTLINE", hotline)
-    hotline_conn = psycopg2.connect(**connections.postgres_kwargs(connections.parse("hcp_hotline", hotline)))
+def sources(demo_world, night_sources):
+    """set_to(night) -> the ids changed for the last night: the sources as they stand at 02:00 on D+1, and
+    between the nights, the changes."""
     resent = next(r for r in demo_world.ratings_on("pc", EARLIER) if r.level < 4 and r.seq == 1)
     resent_item = {**to_api_item(resent), "satisfaction": 1,  # 非常不满意 now: a bad review
                    "updateTime": datetime.combine(NIGHT, time(10)).strftime(TIME_FORMAT)}
     pc = pc_api(demo_world.ratings, "t")
-    pc = PagedApi(pc.path, [*pc.items, resent_item], since_key=lambda i: (i["updateTime"], i["evaluationId"]),
-                  parse_since=pc.parse_since, token="t", clock_key=pc.clock_key)
-    with ApiServer(pc) as pc_server, ApiServer(rectification_api(demo_world, "t")) as events:
-        for conn_id, server in (("HCP_PC", pc_server), ("HCP_RECTIFICATION", events)):
-            monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", json.dumps(
-                {"conn_type": "http", "host": server.base_url, "password": "t"}))
+    served = night_sources(PagedApi(pc.path, [*pc.items, resent_item],
+                                    since_key=lambda i: (i["updateTime"], i["evaluationId"]),
+                                    parse_since=pc.parse_since, token="t", clock_key=pc.clock_key))
 
-        def as_of(night) -> dict[str, str]:
-            """The sources as they stand when night D's run starts, at 02:00 on D+1; the ids changed for D."""
-            now = datetime.combine(night + timedelta(days=1), time(2))
-            pc.set_clock(now)
-            events.api.set_clock(now)
-            hotline_db.fill(hotline_conn, demo_world, until=now)
-            roots = sim.write_all(demo_world, tmp_path, through=night)
-            for source, root in roots.items():
-                monkeypatch.setenv(f"AIRFLOW_CONN_HCP_{source.upper()}",
-                                   json.dumps({"conn_type": "fs", "extra": {"path": str(root)}}))
-            if night == FIRST:
-                return {}
-            # between the nights: the 12345 table changes two rows, a hall file comes again corrected, an SMS
-            # reply is sent again in the next day's file
-            corrected, withdrawn = [r for r in demo_world.ratings_on("hotline", EARLIER) if not r.is_deleted][:2]
-            hotline_db.change(hotline_conn, corrected.evaluation_id, datetime.combine(NIGHT, time(9)),
-                              satisfaction="不满意")
-            hotline_db.change(hotline_conn, withdrawn.evaluation_id, datetime.combine(NIGHT, time(9, 5)), deleted=True)
-            hall = next(r for r in demo_world.ratings_on("hall", EARLIER) if r.level < 4)
-            sim.write_hall_file(roots["hall"] / f"hall_{EARLIER:%Y%m%d}_{hall.hall_code}.csv",
-                                [sim.hall_row(replace(r, level=5) if r == hall else r)
-                                 for r in demo_world.ratings_on("hall", EARLIER) if r.hall_code == hall.hall_code])
-            reply = (roots["sms"] / f"sms_{FIRST:%Y%m%d}.csv").read_text(encoding="utf-8").splitlines()[1]
-            with (roots["sms"] / f"sms_{NIGHT:%Y%m%d}.csv").open("a", encoding="utf-8") as last_file:
-                last_file.write(reply + "\n")
-            return {"pc": resent.evaluation_id, "hotline_corrected": corrected.evaluation_id,
-                    "hotline_withdrawn": withdrawn.evaluation_id, "hall": hall.evaluation_id,
-                    "sms": reply.split(",")[0]}
-        yield as_of
-    hotline_conn.close()
+    def set_to(night) -> dict[str, str]:
+        roots = served.set_to(night)
+        if night == FIRST:
+            return {}
+        # between the nights: the 12345 table changes two rows, a hall file comes again corrected, an SMS
+        # reply is sent again in the next day's file
+        corrected, withdrawn = [r for r in demo_world.ratings_on("hotline", EARLIER) if not r.is_deleted][:2]
+        hotline_db.change(served.hotline_conn, corrected.evaluation_id, datetime.combine(NIGHT, time(9)),
+                          satisfaction="不满意")
+        hotline_db.change(served.hotline_conn, withdrawn.evaluation_id, datetime.combine(NIGHT, time(9, 5)),
+                          deleted=True)
+        hall = next(r for r in demo_world.ratings_on("hall", EARLIER) if r.level < 4)
+        sim.write_hall_file(roots["hall"] / f"hall_{EARLIER:%Y%m%d}_{hall.hall_code}.csv",
+                            [sim.hall_row(replace(r, level=5) if r == hall else r)
+                             for r in demo_world.ratings_on("hall", EARLIER) if r.hall_code == hall.hall_code])
+        reply = (roots["sms"] / f"sms_{FIRST:%Y%m%d}.csv").read_text(encoding="utf-8").splitlines()[1]
+        with (roots["sms"] / f"sms_{NIGHT:%Y%m%d}.csv").open("a", encoding="utf-8") as last_file:
+            last_file.write(reply + "\n")
+        return {"pc": resent.evaluation_id, "hotline_corrected": corrected.evaluation_id,
+                "hotline_withdrawn": withdrawn.evaluation_id, "hall": hall.evaluation_id,
+                "sms": reply.split(",")[0]}
+    return set_to
 
 
 def test_two_nights_on_changing_sources_equal_one_night_on_the_final_state(warehouse_db, make_database, sources,
