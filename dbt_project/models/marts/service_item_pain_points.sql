@@ -38,15 +38,26 @@ reason_counts as (
 
 ),
 
+reason_names as (
+
+    select * from {{ ref('reason_codes') }}
+
+),
+
 top_reasons as (
 
+    -- a code the list does not name keeps its code as its name
     select
-        item_code,
-        month_start,
-        (array_agg(reason_code order by mentions desc, reason_code))[1:{{ var('pain_point_top_reasons') }}]
-            as top_reason_codes
+        reason_counts.item_code,
+        reason_counts.month_start,
+        (array_agg(reason_counts.reason_code order by reason_counts.mentions desc, reason_counts.reason_code))
+            [1:{{ var('pain_point_top_reasons') }}] as top_reason_codes,
+        (array_agg(coalesce(reason_names.reason_name::text, reason_counts.reason_code)
+                   order by reason_counts.mentions desc, reason_counts.reason_code))
+            [1:{{ var('pain_point_top_reasons') }}] as top_reason_names
     from reason_counts
-    group by item_code, month_start
+    left join reason_names on reason_counts.reason_code = reason_names.reason_code
+    group by reason_counts.item_code, reason_counts.month_start
 
 ),
 
@@ -73,6 +84,7 @@ final as (
         with_peers.bad_review_count,
         with_peers.bad_review_rate,
         coalesce(top_reasons.top_reason_codes, '{}') as top_reason_codes,
+        coalesce(top_reasons.top_reason_names, '{}') as top_reason_names,
         with_peers.peer_bad_review_rate,
         with_peers.rating_count >= {{ var('pain_point_min_ratings') }}
             and with_peers.bad_review_count >= {{ var('pain_point_min_bad_reviews') }}
