@@ -385,7 +385,7 @@ def test_a_batch_mostly_bad_is_kept_from_the_marts_and_shows_in_the_summary_and_
         validation.judge_batch(warehouse_db, "pc", result.batch_id, NIGHT)
     assert fetch(warehouse_db, "select count(*) from audit.accepted_batches") == [(0,)]
     text = summary.render(warehouse_db, NIGHT, {})
-    assert "pc            level_out_of_scale" in text
+    assert ["pc", "政务服务网", "level_out_of_scale", "5"] in [line.split() for line in text.splitlines()]
     assert "quarantine_share  fail  5 of 45 rows quarantined as defects" in text
     docs = validation.DATA_DOCS_INDEX.parent / "validations" / "raw_pc_evaluations"
     assert validation.DATA_DOCS_INDEX.exists() and docs.exists()

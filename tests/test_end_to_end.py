@@ -52,7 +52,7 @@ def expected_agency_months(world, night):
 def source_rows(summary: str) -> dict[str, list[str]]:
     """The summary's table of rows per source and state: source -> its columns."""
     rows = [line.split() for line in summary.splitlines() if line.startswith("  ")]
-    return {cells[0]: cells[1:] for cells in rows if cells[0] in SOURCES and len(cells) == 10}
+    return {cells[0]: cells[2:] for cells in rows if cells[0] in SOURCES and len(cells) == 11}
 
 
 def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world):
@@ -94,6 +94,16 @@ def test_a_night_end_to_end_then_again_with_nothing_changed(demo_run, demo_world
     assert int(rows["sms"][5]) > 0 and all(rows[s][5] == "0" for s in SOURCES if s != "sms")
     # the portal's API delivers each rating once, as its latest version: all current, none superseded
     assert rows["pc"][7:] == [str(pc), "0"]
+    # names beside codes: each source with its Chinese name, the month's top five agencies with theirs
+    lines = [line.split() for line in first_output.splitlines()]
+    assert {cells[0]: cells[1] for cells in lines if len(cells) == 11 and cells[0] in SOURCES} == {
+        name: source.name_zh for name, source in SOURCES.items()}
+    with conn.cursor() as cur:
+        cur.execute("select org_code, org_name from marts.dim_agencies")
+        names = dict(cur.fetchall())
+    conn.commit()
+    top = next(i for i, line in enumerate(first_output.splitlines()) if "Top five agencies of 2026-10" in line)
+    assert [cells[1] for cells in lines[top + 1:top + 6]] == [names[cells[0]] for cells in lines[top + 1:top + 6]]
 
 
 def test_the_same_night_again_by_make_night_changes_no_mart(demo_run, demo_world, pg_server, tmp_path):

@@ -65,8 +65,8 @@ def test_due_soon_counts_reviews_to_close_and_to_verify(warehouse_db):
             ('sms:6', 'struck_out', false, 0, null, null)
     """)
     text = summary.render(warehouse_db, NIGHT, {})
-    assert [line.split() for line in section(text, "Due soon (超期预警) after night 2026-10-31")] == [
-        ["to", "close", "(整改即将到期)", "3"], ["to", "verify", "(核实即将到期)", "2"]]
+    assert [line.split() for line in section(text, "超期预警 Due soon after night 2026-10-31")] == [
+        ["整改即将到期", "to", "close", "3"], ["核实即将到期", "to", "verify", "2"]]
 
 
 @pytest.mark.parametrize("marts", ["none", "without the flags"])
@@ -115,28 +115,28 @@ def bottom_marts(conn):
 def test_the_bottom_months_running_names_each_entity_longest_first(warehouse_db):
     bottom_marts(warehouse_db)
     text = summary.render(warehouse_db, NIGHT, {})
-    assert section(text, "At the bottom (末位) two months running or more, up to 2026-10") == [
-        "  工作人员 staff  S1  5 months running (连续 5 个月), rank 3 of 3",
-        "  机构 agency  A1  某市政务服务中心  3 months running (连续 3 个月), rank 12 of 12",
-        "  机构 agency  A2  某县市场监管局  2 months running (连续 2 个月), rank 11 of 12",
-        "  平台 platform  P1  某市政务服务网  2 months running (连续 2 个月), rank 5 of 5",
+    assert section(text, "连续末位 At the bottom two months running or more, up to 2026年10月") == [
+        "  工作人员 staff  S1  连续 5 个月 5 months running, 第 3/3 名 rank 3 of 3",
+        "  机构 agency  A1  某市政务服务中心  连续 3 个月 3 months running, 第 12/12 名 rank 12 of 12",
+        "  机构 agency  A2  某县市场监管局  连续 2 个月 2 months running, 第 11/12 名 rank 11 of 12",
+        "  平台 platform  P1  某市政务服务网  连续 2 个月 2 months running, 第 5/5 名 rank 5 of 5",
     ]
     # a night before the month's end reads the month before
     text = summary.render(warehouse_db, date(2026, 10, 30), {})
-    assert section(text, "At the bottom (末位) two months running or more, up to 2026-09") == [
-        "  机构 agency  A4  某区人社局  4 months running (连续 4 个月), rank 12 of 12"]
+    assert section(text, "连续末位 At the bottom two months running or more, up to 2026年09月") == [
+        "  机构 agency  A4  某区人社局  连续 4 个月 4 months running, 第 12/12 名 rank 12 of 12"]
 
 
 def test_the_bottom_shows_ten_entities_and_counts_the_rest(warehouse_db):
     performance_mart(warehouse_db, "agency_performance", "org_code", "org_name", [
         (f"A{streak:02}", f"机构{streak}", "month", "2026-10-01", streak, True, 40, 40) for streak in range(2, 15)])
-    lines = section(summary.render(warehouse_db, NIGHT, {}), "At the bottom (末位)")
+    lines = section(summary.render(warehouse_db, NIGHT, {}), "连续末位 At the bottom")
     assert [line.split()[2] for line in lines[:-1]] == [f"A{streak:02}" for streak in range(14, 4, -1)]
-    assert lines[-1] == "  and 3 more (另有 3 个)"
+    assert lines[-1] == "  另有 3 个 and 3 more"
 
 
 def test_the_bottom_with_nobody_there_says_none_and_without_any_mart_is_left_out(warehouse_db):
     assert "At the bottom" not in summary.render(warehouse_db, NIGHT, {})
     performance_mart(warehouse_db, "region_performance", "region_code", "region_name", [
         ("320100", "南京市", "month", "2026-10-01", 1, True, 13, 13)])
-    assert section(summary.render(warehouse_db, NIGHT, {}), "At the bottom (末位)") == ["  none"]
+    assert section(summary.render(warehouse_db, NIGHT, {}), "连续末位 At the bottom") == ["  无 none"]

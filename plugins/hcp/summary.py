@@ -1,6 +1,8 @@
-"""The end-of-run summary: what arrived, in what state, and who did best and worst."""
+"""The end-of-run summary: what arrived, in what state, and who did best and worst. Chinese first, for the offices
+that read it; English beside it, for engineers."""
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, timedelta
 
 from hcp.sources import SOURCES
@@ -16,6 +18,16 @@ PERFORMANCE_KINDS = (
 )
 BOTTOM_COLUMNS = ("period_grain", "period_start", "bottom_streak", "is_bottom", "rank", "peer_count")
 BOTTOM_LINES = 10
+STATUS_ZH = {"open": "整改中", "closed": "已办结", "no_order": "未派单", "struck_out": "申诉剔除", "withdrawn": "已撤回"}
+ADMIN_LEVEL_ZH = {"province": "省级", "city": "市级", "county": "县级", "township": "乡镇级"}
+
+
+def fit(text, width: int, right: bool = False) -> str:
+    """Text padded to a width in terminal columns: a Chinese character takes two."""
+    text = str(text)
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    padding = " " * max(width - used, 0)
+    return padding + text if right else text + padding
 
 
 def rows_per_source(conn, night: date) -> list[tuple]:
@@ -102,12 +114,13 @@ def rating_versions(conn, night: date) -> dict[str, tuple[int, int]]:
 
 
 def agencies_of_month(conn, night: date, best: bool, limit: int = 5) -> list[tuple]:
-    """The month's agencies by adjusted score, with their admin level, rank among peers and rating count."""
+    """The month's agencies by adjusted score: code, name, admin level, rank among peers, score and rating count."""
     order = "desc" if best else "asc"
+    named = "org_name" if has_columns(conn, "marts.agency_performance", ("org_name",)) else "null::text"
     with conn.cursor() as cur:
         cur.execute(
             f"""
-            select org_code, admin_level, rank, round(adjusted_score, 2), rating_count
+            select org_code, {named}, admin_level, rank, round(adjusted_score, 2), rating_count
             from marts.agency_performance
             where period_grain = 'month' and period_start = %s and adjusted_score is not null
             order by adjusted_score {order}, org_code
@@ -169,11 +182,14 @@ def bottom_streaks(conn, month: date) -> list[tuple] | None:
 
 
 def pain_points(conn, night: date) -> list[tuple]:
-    """The month's service items flagged as pain points (堵点), worst first."""
+    """The month's service items flagged as pain points (堵点), worst first, with their commonest reasons by name
+    (by code, in a mart built before the names were added)."""
+    reasons = ("top_reason_names" if has_columns(conn, "marts.service_item_pain_points", ("top_reason_names",))
+               else "top_reason_codes")
     with conn.cursor() as cur:
         cur.execute(
-            """
-            select item_code, item_name, round(100 * bad_review_rate, 1), rating_count, top_reason_codes
+            f"""
+            select item_code, item_name, round(100 * bad_review_rate, 1), rating_count, {reasons}
             from marts.service_item_pain_points
             where month_start = %s and is_pain_point
             order by bad_review_rate desc, item_code
@@ -208,9 +224,9 @@ def due_soon_lines(conn, night: date) -> list[str]:
     if counts is None:
         return []
     to_close, to_verify = counts
-    return ["", f"Due soon (超期预警) after night {night} (marts.fct_bad_reviews):",
-            f"  to close (整改即将到期)    {to_close:>6}",
-            f"  to verify (核实即将到期)   {to_verify:>6}"]
+    return ["", f"超期预警 Due soon after night {night} (marts.fct_bad_reviews):",
+            f"  整改即将到期 to close    {to_close:>6}",
+            f"  核实即将到期 to verify   {to_verify:>6}"]
 
 
 def bottom_streak_lines(conn, night: date) -> list[str]:
@@ -218,59 +234,84 @@ def bottom_streak_lines(conn, night: date) -> list[str]:
     found = bottom_streaks(conn, month)
     if found is None:
         return []
-    lines = ["", f"At the bottom (末位) two months running or more, up to {month:%Y-%m} (offices call them in, 约谈):"]
+    lines = ["", f"连续末位 At the bottom two months running or more, up to {month:%Y年%m月} "
+                 "(offices call them in, 约谈):"]
     for kind, kind_zh, code, name, streak, rank, peers in found[:BOTTOM_LINES]:
         lines.append(f"  {kind_zh} {kind}  {code}" + (f"  {name}" if name else "")
-                     + f"  {streak} months running (连续 {streak} 个月), rank {rank} of {peers}")
+                     + f"  连续 {streak} 个月 {streak} months running, 第 {rank}/{peers} 名 rank {rank} of {peers}")
     if len(found) > BOTTOM_LINES:
-        lines.append(f"  and {len(found) - BOTTOM_LINES} more (另有 {len(found) - BOTTOM_LINES} 个)")
-    return lines if found else [*lines, "  none"]
+        lines.append(f"  另有 {len(found) - BOTTOM_LINES} 个 and {len(found) - BOTTOM_LINES} more")
+    return lines if found else [*lines, "  无 none"]
+
+
+SOURCE_HEADER = (("批次", "batches", 8), ("失败", "failed", 7), ("读取", "read", 9), ("入库", "landed", 9),
+                 ("通过", "passed", 9), ("隔离", "quarantined", 12), ("暂存", "held", 6), ("现行", "current", 9),
+                 ("已替代", "superseded", 11))
+
+
+def source_lines(conn, night: date, versions: dict) -> list[str]:
+    lines = ["各来源本夜数据 Rows per source and state (this night's batches):",
+             "  " + fit("来源", 30) + "".join(fit(zh, width, right=True) for zh, _, width in SOURCE_HEADER),
+             "  " + fit("source", 30) + "".join(fit(en, width, right=True) for _, en, width in SOURCE_HEADER)]
+    for name, *counts in rows_per_source(conn, night):
+        current, superseded = versions.get(name, ("-", "-"))
+        cells = [*counts, current, superseded]
+        lines.append("  " + fit(name, 14) + fit(SOURCES[name].name_zh, 16) + "".join(
+            fit(value, width, right=True) for value, (_, _, width) in zip(cells, SOURCE_HEADER, strict=True)))
+    return [*lines,
+            "  (read = landed + quarantined at load; landed = passed + quarantined + held. current/superseded:",
+            "   of the versions landed tonight, those still the latest of their rating and those a later one",
+            "   replaced; '-': the marts are not built)"]
+
+
+def agency_lines(conn, night: date) -> list[str]:
+    lines = []
+    for title_zh, title, best in (("前五名", "Top", True), ("后五名", "Bottom", False)):
+        lines += ["", f"{night:%Y年%m月}机构{title_zh} {title} five agencies of {night:%Y-%m} by adjusted score "
+                      "(marts.agency_performance):"]
+        for org_code, name, level, rank, score, ratings in agencies_of_month(conn, night, best):
+            lines.append(f"  {org_code}  {fit(name or '', 24)}{score:>7}  "
+                         f"{ADMIN_LEVEL_ZH.get(level, level)}第 {rank} 名 rank {rank} of the {level} agencies  "
+                         f"{ratings} 条评价 ratings")
+    return lines
 
 
 def render(conn, night: date, links: dict[str, str]) -> str:
     versions = rating_versions(conn, night)
-    lines = [f"Haochaping night {night}", "", "Rows per source and state (this night's batches):"]
-    header = ("source", "batches", "failed", "read", "landed", "passed", "quarantined", "held", "current",
-              "superseded")
-    lines.append("  {:<14}{:>8}{:>7}{:>9}{:>9}{:>9}{:>12}{:>6}{:>9}{:>11}".format(*header))
-    for name, batches, failed, read, landed, passed, quarantined, held in rows_per_source(conn, night):
-        current, superseded = versions.get(name, ("-", "-"))
-        lines.append(f"  {name:<14}{batches:>8}{failed:>7}{read:>9}{landed:>9}{passed:>9}{quarantined:>12}"
-                     f"{held:>6}{current:>9}{superseded:>11}")
-    lines.append("  (read = landed + quarantined at load; landed = passed + quarantined + held. current/superseded:")
-    lines.append("   of the versions landed tonight, those still the latest of their rating and those a later one")
-    lines.append("   replaced; '-': the marts are not built)")
+    lines = [f"好差评夜间运行 Haochaping night {night}", "", *source_lines(conn, night, versions)]
     reasons = quarantine_reasons(conn, night)
     if reasons:
-        lines += ["", "Quarantined rows by reason (audit.quarantine):"]
-        lines += [f"  {source:<14}{reason:<24}{count:>8}" for source, reason, count in reasons]
+        lines += ["", "隔离原因 Quarantined rows by reason (audit.quarantine):"]
+        lines += [f"  {fit(source, 14)}{fit(SOURCES[source].name_zh if source in SOURCES else '', 16)}"
+                  f"{reason:<24}{count:>8}" for source, reason, count in reasons]
     fired = alerts(conn, night)
     if fired:
-        lines += ["", "Batch rules that fired (audit.batch_alerts):"]
+        lines += ["", "批次告警 Batch rules that fired (audit.batch_alerts):"]
         lines += [f"  {source:<14}{rule:<18}{policy:<6}{message}" for source, rule, policy, message in fired]
     # a first night whose dbt failed part way has some marts and not others
     shown = [t for t in SHOWN_MARTS if versions and built(conn, t)]
     if not versions:
-        lines += ["", "The marts have not been built: see the run's log for the task that failed."]
+        lines += ["", "数据集市未生成 The marts have not been built: see the run's log for the task that failed."]
     elif len(shown) < len(SHOWN_MARTS):
-        lines += ["", f"Not built yet: {', '.join(t for t in SHOWN_MARTS if t not in shown)}: see the run's log for "
-                      "the task that failed."]
+        lines += ["", f"尚未生成 Not built yet: {', '.join(t for t in SHOWN_MARTS if t not in shown)}: see the run's "
+                      "log for the task that failed."]
     if "marts.fct_bad_reviews" in shown:
-        lines += ["", f"Bad reviews (差评) as of night {night} (marts.fct_bad_reviews):",
-                  "  {:<12}{:>8}{:>9}{:>14}".format("status", "reviews", "overdue", "overdue days")]
-        lines += [f"  {status:<12}{count:>8}{overdue:>9}{days:>14}" for status, count, overdue, days in bad_reviews(conn)]
+        lines += ["", f"差评 Bad reviews as of night {night} (marts.fct_bad_reviews):",
+                  "  " + fit("状态", 22) + fit("条数", 8, True) + fit("逾期", 9, True) + fit("逾期工作日", 14, True),
+                  "  " + fit("status", 22) + fit("reviews", 8, True) + fit("overdue", 9, True)
+                  + fit("overdue days", 14, True)]
+        lines += [f"  {fit(STATUS_ZH.get(status, '') + ' ' + status, 22)}{count:>8}{overdue:>9}{days:>14}"
+                  for status, count, overdue, days in bad_reviews(conn)]
     lines += due_soon_lines(conn, night)
     if "marts.agency_performance" in shown:
-        for title, best in (("Top", True), ("Bottom", False)):
-            lines += ["", f"{title} five agencies of {night:%Y-%m} by adjusted score (marts.agency_performance):"]
-            for org_code, level, rank, score, ratings in agencies_of_month(conn, night, best):
-                lines.append(f"  {org_code}  {score:>6}  rank {rank} of the {level} agencies  ({ratings} ratings)")
+        lines += agency_lines(conn, night)
     lines += bottom_streak_lines(conn, night)
     if "marts.service_item_pain_points" in shown:
         flagged = pain_points(conn, night)
-        lines += ["", f"Pain points (堵点) of {night:%Y-%m}: service items whose bad rate stands far above their peers':"]
-        lines += [f"  {code}  {name}  {rate}% bad of {ratings} ratings, reasons {','.join(reasons)}"
-                  for code, name, rate, ratings, reasons in flagged] or ["  none"]
+        lines += ["", f"{night:%Y年%m月}堵点 Pain points of {night:%Y-%m}: service items whose bad rate stands far "
+                      "above their peers':"]
+        lines += [f"  {code}  {name}  差评率 {rate}% bad of {ratings} ratings, 原因 reasons {'、'.join(reasons)}"
+                  for code, name, rate, ratings, reasons in flagged] or ["  无 none"]
     if links:
-        lines += ["", "Open:"] + [f"  {label:<14} {value}" for label, value in links.items()]
+        lines += ["", "打开 Open:"] + [f"  {label:<14} {value}" for label, value in links.items()]
     return "\n".join(lines)
