@@ -11,7 +11,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: run test test-pg15 lint night bench manifest ui docs psql stop env lock clean
+.PHONY: run test test-pg15 lint night bench manifest ui docs dashboard psql stop env lock dashboard-lock clean
 
 # The virtualenv, (re)installed from the lock whenever the lock changes.
 $(STAMP): requirements.lock
@@ -57,10 +57,24 @@ ui: $(STAMP)  ## airflow standalone (api-server, scheduler, dag-processor) on th
 docs: $(STAMP)  ## serve dbt docs on http://127.0.0.1:8081
 	$(HCP) docs
 
+# Superset in a virtualenv of its own, so its pins never touch Airflow's; (re)installed when its lock changes.
+SUPERSET_VENV := .venv-superset
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed-$(shell sha1sum dashboard/requirements.lock | cut -c1-12)
+$(SUPERSET_STAMP): dashboard/requirements.lock $(STAMP)
+	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	$(BIN)/uv pip sync --quiet --python $(SUPERSET_VENV)/bin/python dashboard/requirements.lock
+	@rm -f $(SUPERSET_VENV)/.installed-* && touch $@ && echo $(notdir $@) > $(SUPERSET_VENV)/.installed
+
+dashboard: $(STAMP) $(SUPERSET_STAMP)  ## 好差评绩效看板: Superset on the `make run` warehouse, on http://127.0.0.1:8088
+	$(HCP) dashboard
+
+dashboard-lock: $(STAMP)  ## re-resolve dashboard/requirements.txt into dashboard/requirements.lock
+	$(BIN)/uv pip compile --quiet --python-version 3.11 dashboard/requirements.txt -o dashboard/requirements.lock
+
 psql: $(STAMP)  ## psql on the warehouse
 	$(HCP) psql
 
-stop: $(STAMP)  ## stop the embedded PostgreSQL
+stop: $(STAMP)  ## stop Superset and the embedded PostgreSQL
 	$(HCP) stop
 
 env: $(STAMP)  ## shell exports to run airflow or dbt by hand: eval "$$(make -s env)"

@@ -1,4 +1,4 @@
-"""The commands behind the Makefile: ``python -m hcp_dev.cli {demo,night,ui,docs,psql,manifest,stop,env}``."""
+"""The commands behind the Makefile: ``python -m hcp_dev.cli {demo,night,ui,docs,dashboard,psql,manifest,stop,env}``."""
 from __future__ import annotations
 
 import argparse
@@ -114,7 +114,31 @@ def cmd_manifest(args: argparse.Namespace) -> None:
     print(dbt.ensure_manifest())
 
 
+def cmd_dashboard(args: argparse.Namespace) -> None:
+    from hcp_dev import superset
+
+    warehouse_value = runtime.start_warehouse()
+    os.environ[runtime.WAREHOUSE_VAR] = warehouse_value
+    with warehouse.connection() as conn, conn.cursor() as cur:
+        cur.execute("select to_regclass('marts.data_status') is not null")
+        if not cur.fetchone()[0]:
+            sys.exit("the warehouse has no marts yet: `make run` first")
+    server = superset.Server(superset.HOME, superset.PORT)
+    print(f"preparing Superset in {server.home} (the first time takes about a minute)", flush=True)
+    server.prepare()
+    server.start()
+    superset.apply_dashboard(server, warehouse_value)
+    print(f"\n好差评绩效看板 Haochaping dashboard: {server.dashboard_url}\n"
+          f"  login: {superset.ADMIN} / {server.admin_password}\n"
+          f"  reads the warehouse as {superset.BI_ROLE}; Superset's log: {server.log_file}\n"
+          "  stop it with `make stop`")
+
+
 def cmd_stop(args: argparse.Namespace) -> None:
+    from hcp_dev import superset
+
+    if superset.Server(superset.HOME, superset.PORT).stop():
+        print("Superset stopped")
     if runtime.uses_embedded():
         runtime.embedded_server().stop()
         print("embedded PostgreSQL stopped")
@@ -144,7 +168,9 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("docs", help="serve dbt docs on 127.0.0.1:8081").set_defaults(func=cmd_docs)
     sub.add_parser("env", help="print shell exports for airflow and dbt by hand").set_defaults(func=cmd_env)
     sub.add_parser("manifest", help="dbt parse for Airflow, when the project changed").set_defaults(func=cmd_manifest)
-    sub.add_parser("stop", help="stop the embedded PostgreSQL").set_defaults(func=cmd_stop)
+    sub.add_parser("dashboard", help="Superset with the dashboard on the warehouse, on 127.0.0.1:8088"
+                   ).set_defaults(func=cmd_dashboard)
+    sub.add_parser("stop", help="stop Superset and the embedded PostgreSQL").set_defaults(func=cmd_stop)
     args = parser.parse_args(argv)
     try:
         args.func(args)

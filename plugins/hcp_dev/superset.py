@@ -1,0 +1,139 @@
+"""Superset on this machine, from its own virtualenv (.venv-superset, `make dashboard` installs it): its metadata
+in a folder of its own, served on 127.0.0.1, the dashboard applied from the bundle, read-only on the warehouse."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from hcp import connections, settings
+from hcp.dashboard import board, bundle
+from hcp.dashboard.superset_api import Superset, SupersetError, wait_until_healthy
+
+VENV = settings.PROJECT_ROOT / ".venv-superset"
+CONFIG = settings.PROJECT_ROOT / "dashboard" / "superset_config.py"
+HOME = settings.LOCAL_DIR / "superset"
+PORT = int(os.environ.get("HCP_SUPERSET_PORT", "8088"))
+ADMIN = "admin"
+BI_ROLE = "hcp_bi"
+
+
+@dataclass(frozen=True)
+class Server:
+    home: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"{self.url}/superset/dashboard/{board.SLUG}/"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "gunicorn.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.home / "superset.log"
+
+    def secret(self, name: str) -> str:
+        """A secret made on first use and kept beside the metadata, readable by this user only."""
+        path = self.home / name
+        if not path.exists():
+            self.home.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
+            path.chmod(0o600)
+        return path.read_text(encoding="utf-8").strip()
+
+    @property
+    def admin_password(self) -> str:
+        return os.environ.get("HCP_SUPERSET_ADMIN_PASSWORD") or self.secret("admin_password")
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "SUPERSET_CONFIG_PATH": str(CONFIG), "SUPERSET_HOME": str(self.home),
+                "SUPERSET_SECRET_KEY": os.environ.get("SUPERSET_SECRET_KEY") or self.secret("secret_key"),
+                "SUPERSET_METADATA_URI": f"sqlite:///{self.home / 'superset.db'}?check_same_thread=false",
+                "FLASK_APP": "superset", "PYTHONPATH": ""}
+
+    def _superset(self, *args: str) -> None:
+        with self.log_file.open("a", encoding="utf-8") as log:
+            result = subprocess.run([str(VENV / "bin" / "superset"), *args], env=self.env(), stdout=log,
+                                    stderr=subprocess.STDOUT)
+        if result.returncode != 0:
+            raise SupersetError(f"superset {' '.join(args[:2])} failed: see {self.log_file}")
+
+    def prepare(self) -> None:
+        """The metadata database, the admin user and Superset's roles; done once per Superset version."""
+        if not (VENV / "bin" / "superset").exists():
+            raise SupersetError(f"no Superset in {VENV}: `make dashboard` installs it")
+        self.home.mkdir(parents=True, exist_ok=True)
+        version = (VENV / ".installed").read_text(encoding="utf-8") if (VENV / ".installed").exists() else "?"
+        stamp = self.home / "prepared"
+        if stamp.exists() and stamp.read_text(encoding="utf-8") == version:
+            return
+        self._superset("db", "upgrade")
+        self._superset("fab", "create-admin", "--username", ADMIN, "--firstname", "好差评", "--lastname", "管理员",
+                       "--email", "admin@haochaping.invalid", "--password", self.admin_password)
+        self._superset("init")
+        stamp.write_text(version, encoding="utf-8")
+
+    def running(self) -> bool:
+        try:
+            os.kill(int(self.pid_file.read_text()), 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return False
+        return True
+
+    def start(self) -> None:
+        """Two gunicorn workers in the background; returns once Superset answers."""
+        if not self.running():
+            log = self.log_file.open("a", encoding="utf-8")
+            process = subprocess.Popen(
+                [str(VENV / "bin" / "gunicorn"), "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+                 "--bind", f"127.0.0.1:{self.port}", "--timeout", "120", "superset.app:create_app()"],
+                env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.pid_file.write_text(str(process.pid), encoding="utf-8")
+        wait_until_healthy(self.url)
+
+    def stop(self) -> bool:
+        if not self.running():
+            return False
+        pid = int(self.pid_file.read_text())
+        os.killpg(pid, signal.SIGTERM)
+        for _ in range(100):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def client(self) -> Superset:
+        return Superset(self.url, ADMIN, self.admin_password)
+
+
+def warehouse_uri(warehouse_value: str) -> tuple[str, dict[str, str]]:
+    """The warehouse as the read-only role sees it, for Superset: its SQLAlchemy URI without a password, and the
+    password (HCP_BI_PASSWORD) for the bundle's import, if the role has one."""
+    kw = connections.postgres_kwargs(connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value))
+    password = os.environ.get("HCP_BI_PASSWORD")
+    # a masked password in the URI is where the import puts the one it is given
+    user = f"{BI_ROLE}:XXXXXXXXXX" if password else BI_ROLE
+    uri = f"postgresql+psycopg2://{user}@{kw['host']}:{kw['port']}/{quote(kw['dbname'])}"
+    return uri, ({bundle.DATABASE_FILE: password} if password else {})
+
+
+def apply_dashboard(server: Server, warehouse_value: str) -> Superset:
+    uri, passwords = warehouse_uri(warehouse_value)
+    client = server.client()
+    client.import_assets(bundle.build(uri), passwords)
+    return client
