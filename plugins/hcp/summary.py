@@ -271,7 +271,7 @@ def agency_lines(conn, night: date) -> list[str]:
                       "(marts.agency_performance):"]
         for org_code, name, level, rank, score, ratings in agencies_of_month(conn, night, best):
             lines.append(f"  {org_code}  {fit(name or '', 24)}{score:>7}  "
-                         f"{ADMIN_LEVEL_ZH.get(level, level)}第 {rank} 名 rank {rank} of the {level} agencies  "
+                         f"{ADMIN_LEVEL_ZH.get(level, level or '')}第 {rank} 名 rank {rank} of the {level} agencies  "
                          f"{ratings} 条评价 ratings")
     return lines
 
@@ -300,7 +300,7 @@ def render(conn, night: date, links: dict[str, str]) -> str:
                   "  " + fit("状态", 22) + fit("条数", 8, True) + fit("逾期", 9, True) + fit("逾期工作日", 14, True),
                   "  " + fit("status", 22) + fit("reviews", 8, True) + fit("overdue", 9, True)
                   + fit("overdue days", 14, True)]
-        lines += [f"  {fit(STATUS_ZH.get(status, '') + ' ' + status, 22)}{count:>8}{overdue:>9}{days:>14}"
+        lines += [f"  {fit(' '.join(filter(None, (STATUS_ZH.get(status), status))), 22)}{count:>8}{overdue:>9}{days:>14}"
                   for status, count, overdue, days in bad_reviews(conn)]
     lines += due_soon_lines(conn, night)
     if "marts.agency_performance" in shown:
@@ -310,7 +310,7 @@ def render(conn, night: date, links: dict[str, str]) -> str:
         flagged = pain_points(conn, night)
         lines += ["", f"{night:%Y年%m月}堵点 Pain points of {night:%Y-%m}: service items whose bad rate stands far "
                       "above their peers':"]
-        lines += [f"  {code}  {name}  差评率 {rate}% bad of {ratings} ratings, 原因 reasons {'、'.join(reasons)}"
+        lines += [f"  {code}  {name or ''}  差评率 {rate}% bad of {ratings} ratings, 原因 reasons {'、'.join(reasons)}"
                   for code, name, rate, ratings, reasons in flagged] or ["  无 none"]
     if links:
         lines += ["", "打开 Open:"] + [f"  {label:<14} {value}" for label, value in links.items()]

@@ -2,25 +2,26 @@
 in a folder of its own, served on 127.0.0.1, the dashboard applied from the bundle, read-only on the warehouse."""
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from hcp import connections, settings
 from hcp.dashboard import board, bundle
 from hcp.dashboard.superset_api import Superset, SupersetError, wait_until_healthy
+from hcp.preflight import BI_ROLE
 
 VENV = settings.PROJECT_ROOT / ".venv-superset"
 CONFIG = settings.PROJECT_ROOT / "dashboard" / "superset_config.py"
 HOME = settings.LOCAL_DIR / "superset"
 PORT = int(os.environ.get("HCP_SUPERSET_PORT", "8088"))
 ADMIN = "admin"
-BI_ROLE = "hcp_bi"
 
 
 @dataclass(frozen=True)
@@ -45,12 +46,13 @@ class Server:
         return self.home / "superset.log"
 
     def secret(self, name: str) -> str:
-        """A secret made on first use and kept beside the metadata, readable by this user only."""
+        """A secret made on first use and kept beside the metadata, readable by this user only from the start."""
         path = self.home / name
-        if not path.exists():
-            self.home.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(32), encoding="utf-8")
-            path.chmod(0o600)
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists() or not path.read_text(encoding="utf-8").strip():
+            path.unlink(missing_ok=True)
+            with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w", encoding="utf-8") as f:
+                f.write(secrets.token_urlsafe(32))
         return path.read_text(encoding="utf-8").strip()
 
     @property
@@ -85,37 +87,48 @@ class Server:
         self._superset("init")
         stamp.write_text(version, encoding="utf-8")
 
-    def running(self) -> bool:
+    def pid(self) -> int | None:
+        """The pid of our gunicorn, if it runs: a pid file left by a crash may name another process since."""
         try:
-            os.kill(int(self.pid_file.read_text()), 0)
+            pid = int(self.pid_file.read_text())
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (FileNotFoundError, ValueError, ProcessLookupError):
-            return False
-        return True
+            return None
+        return pid if b"gunicorn" in command and b"superset.app" in command else None
+
+    def running(self) -> bool:
+        return self.pid() is not None
 
     def start(self) -> None:
-        """Two gunicorn workers in the background; returns once Superset answers."""
-        if not self.running():
-            log = self.log_file.open("a", encoding="utf-8")
+        """Two gunicorn workers in the background; returns once Superset answers, or fails naming its log."""
+        if self.running():
+            wait_until_healthy(self.url)
+            return
+        with socket.socket() as probe:  # another program on the port would answer /health in Superset's place
+            if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                raise SupersetError(f"port {self.port} is taken by another program: set HCP_SUPERSET_PORT")
+        with self.log_file.open("a", encoding="utf-8") as log:
             process = subprocess.Popen(
                 [str(VENV / "bin" / "gunicorn"), "--workers", "2", "--worker-class", "gthread", "--threads", "4",
                  "--bind", f"127.0.0.1:{self.port}", "--timeout", "120", "superset.app:create_app()"],
                 env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            self.pid_file.write_text(str(process.pid), encoding="utf-8")
-        wait_until_healthy(self.url)
+        self.pid_file.write_text(str(process.pid), encoding="utf-8")
+        wait_until_healthy(self.url, alive=lambda: process.poll() is None, log=self.log_file)
 
     def stop(self) -> bool:
-        if not self.running():
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
             return False
-        pid = int(self.pid_file.read_text())
-        os.killpg(pid, signal.SIGTERM)
-        for _ in range(100):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                break
-            time.sleep(0.1)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        for sig in (signal.SIGTERM, signal.SIGKILL):  # gunicorn finishes its requests on TERM; KILL if it hangs
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, sig)
+            for _ in range(100):
+                if self.pid() is None:
+                    self.pid_file.unlink(missing_ok=True)
+                    return True
+                time.sleep(0.1)
+        raise SupersetError(f"gunicorn {pid} did not stop")
 
     def client(self) -> Superset:
         return Superset(self.url, ADMIN, self.admin_password)
@@ -124,12 +137,12 @@ class Server:
 def warehouse_uri(warehouse_value: str) -> tuple[str, dict[str, str]]:
     """The warehouse as the read-only role sees it, for Superset: its SQLAlchemy URI without a password, and the
     password (HCP_BI_PASSWORD) for the bundle's import, if the role has one."""
-    kw = connections.postgres_kwargs(connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value))
+    conn = connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value)
     password = os.environ.get("HCP_BI_PASSWORD")
-    # a masked password in the URI is where the import puts the one it is given
-    user = f"{BI_ROLE}:XXXXXXXXXX" if password else BI_ROLE
-    uri = f"postgresql+psycopg2://{user}@{kw['host']}:{kw['port']}/{quote(kw['dbname'])}"
-    return uri, ({bundle.DATABASE_FILE: password} if password else {})
+    # the warehouse's server, database and libpq options (sslmode, ...), as the read-only role; a masked password
+    # in the URI is where the import puts the one it is given
+    conn.login, conn.password = BI_ROLE, ("XXXXXXXXXX" if password else None)
+    return connections.sqlalchemy_url(conn), ({bundle.DATABASE_FILE: password} if password else {})
 
 
 def apply_dashboard(server: Server, warehouse_value: str) -> Superset:

@@ -168,16 +168,17 @@ def layout(charts: dict[str, board.Chart], placeholder: dict[str, int]) -> dict:
             tree[f"CHART-{key}"] = {
                 "type": "CHART", "id": f"CHART-{key}", "children": [], "parents": ["ROOT_ID", "GRID_ID", row],
                 "meta": {"chartId": placeholder[key], "uuid": uid("chart", key), "sliceName": charts[key].title,
-                         "width": width, "height": 30 if charts[key].kind == "table" and key == "data_status"
-                         else 60}}
+                         "width": width, "height": 30 if key == "data_status" else 60}}
     return tree
 
 
 def native_filter(spec: board.Filter, charts: dict[str, board.Chart], columns: dict[str, dict[str, Column]],
                   placeholder: dict[str, int]) -> dict:
-    """A select filter on one column; it applies to every chart whose mart has the column and does not fix it."""
+    """A select filter on one column. It applies to every chart whose mart has the column, unless the chart fixes
+    the column, or the column of the filter this one narrows (a chart of months follows no chosen period)."""
+    parent = next((f.column for f in board.FILTERS if f.key == spec.parent), None)
     excluded = [placeholder[key] for key, chart in charts.items()
-                if spec.column not in columns[chart.dataset] or spec.column in chart.where]
+                if spec.column not in columns[chart.dataset] or spec.column in chart.where or parent in chart.where]
     default = ({"extraFormData": {"filters": [{"col": spec.column, "op": "IN", "val": [spec.default]}]},
                 "filterState": {"value": [spec.default]}, "ownState": {}} if spec.default else
                {"extraFormData": {}, "filterState": {}, "ownState": {}})

@@ -59,14 +59,18 @@ class Superset:
                           json={"database_id": database_id, "sql": sql, "runAsync": False, "schema": "marts"})
 
 
-def wait_until_healthy(base_url: str, seconds: float = 120) -> None:
+def wait_until_healthy(base_url: str, seconds: float = 180, alive=lambda: True, log=None) -> None:
+    """Returns once Superset answers /health; fails at once if the server process (alive) has ended."""
     deadline = time.monotonic() + seconds
+    where = f": see {log}" if log else ""
     while True:
         try:
             if requests.get(f"{base_url.rstrip('/')}/health", timeout=5).status_code == 200:
                 return
         except (requests.ConnectionError, requests.Timeout):
             pass
+        if not alive():
+            raise SupersetError(f"Superset on {base_url} exited before it answered{where}")
         if time.monotonic() > deadline:
-            raise SupersetError(f"Superset on {base_url} did not answer /health within {seconds:.0f}s")
+            raise SupersetError(f"Superset on {base_url} did not answer /health within {seconds:.0f}s{where}")
         time.sleep(0.5)
