@@ -2,6 +2,7 @@
 upgrades of older warehouses (sql/migrations.sql), and the raw tables each source declares."""
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,16 +77,35 @@ def raw_table_ddl(table: RawTable) -> str:
     ])
 
 
-def ensure_schema(conn) -> None:
+def schema_statements() -> list[str]:
+    """What makes the loaders' schemas, in order: the warehouse, its migrations, the raw tables, then util."""
     from hcp.sources import RAW_TABLES
 
-    require_supported_server(conn)
     sql = files("hcp").joinpath("sql")
+    return [*(sql.joinpath(name).read_text(encoding="utf-8") for name in ("warehouse.sql", "migrations.sql")),
+            "\n".join(raw_table_ddl(t) for t in RAW_TABLES.values()),
+            *(sql.joinpath(name).read_text(encoding="utf-8") for name in ("raw.sql", "util.sql"))]
+
+
+def _applied_schema(cur) -> str | None:
+    """The fingerprint of the statements last applied, kept as the comment of schema util."""
+    cur.execute("select d.description from pg_namespace n join pg_description d "
+                "on d.objoid = n.oid and d.classoid = 'pg_namespace'::regclass where n.nspname = 'util'")
+    row = cur.fetchone()
+    return row[0] if row else None
+
+
+def ensure_schema(conn) -> None:
+    """The loaders' schemas as this code declares them. Once they are, it takes no lock at all: every task of a
+    night calls it, and DDL beside another task's loading can deadlock."""
+    require_supported_server(conn)
+    statements = schema_statements()
+    fingerprint = "haochaping schema " + hashlib.sha256("\n".join(statements).encode("utf-8")).hexdigest()
     with conn.cursor() as cur:
-        cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
-        for name in ("warehouse.sql", "migrations.sql"):
-            cur.execute(sql.joinpath(name).read_text(encoding="utf-8"))
-        cur.execute("\n".join(raw_table_ddl(t) for t in RAW_TABLES.values()))
-        for name in ("raw.sql", "util.sql"):
-            cur.execute(sql.joinpath(name).read_text(encoding="utf-8"))
+        if _applied_schema(cur) != fingerprint:
+            cur.execute("select pg_advisory_xact_lock(%s)", (_DDL_LOCK,))
+            if _applied_schema(cur) != fingerprint:  # not applied by another task while this one waited
+                for statement in statements:
+                    cur.execute(statement)
+                cur.execute("comment on schema util is %s", (fingerprint,))
     conn.commit()
