@@ -1,10 +1,12 @@
 """The warehouse made ready before the first night: `python -m hcp.setup_warehouse` (docker compose's airflow-init).
 
-Creates what the loaders own and the read-only BI role hcp_bi (plugins/hcp/sql/warehouse.sql, idempotent), then
-checks what a night's first task checks, so a warehouse that cannot serve a night stops the deployment instead.
+Creates what the loaders own and the read-only BI role hcp_bi (plugins/hcp/sql/warehouse.sql, idempotent), gives
+hcp_bi the password HCP_BI_PASSWORD when it is set (the dashboard logs in with it), then checks what a night's first
+task checks, so a warehouse that cannot serve a night stops the deployment instead.
 """
 from __future__ import annotations
 
+import os
 import sys
 
 from hcp import preflight, warehouse
@@ -13,6 +15,10 @@ from hcp import preflight, warehouse
 def main() -> None:
     with warehouse.connection() as conn:
         warehouse.ensure_schema(conn)
+        if os.environ.get("HCP_BI_PASSWORD"):
+            with conn.cursor() as cur:
+                cur.execute(f"alter role {preflight.BI_ROLE} password %s", (os.environ["HCP_BI_PASSWORD"],))
+            conn.commit()
         problems = preflight.warehouse_problems(conn)
     if problems:
         sys.exit(str(preflight.PreflightFailed(problems)))

@@ -131,7 +131,7 @@ def cmd_dashboard(args: argparse.Namespace) -> None:
     print(f"\n好差评绩效看板 Haochaping dashboard: {server.dashboard_url}\n"
           f"  login: {superset.ADMIN}, password in {server.home / 'admin_password'} "
           "(or HCP_SUPERSET_ADMIN_PASSWORD, when it was set the first time)\n"
-          f"  reads the warehouse as {superset.BI_ROLE}; Superset's log: {server.log_file}\n"
+          f"  reads the warehouse as {preflight.BI_ROLE}; Superset's log: {server.log_file}\n"
           "  stop it with `make stop`")
 
 

@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hcp import connections, settings
-from hcp.dashboard import board, bundle
+from hcp import settings
+from hcp.dashboard import board
+from hcp.dashboard.apply import apply
 from hcp.dashboard.superset_api import Superset, SupersetError, wait_until_healthy
-from hcp.preflight import BI_ROLE
 
 VENV = settings.PROJECT_ROOT / ".venv-superset"
 CONFIG = settings.PROJECT_ROOT / "dashboard" / "superset_config.py"
@@ -134,19 +134,7 @@ class Server:
         return Superset(self.url, ADMIN, self.admin_password)
 
 
-def warehouse_uri(warehouse_value: str) -> tuple[str, dict[str, str]]:
-    """The warehouse as the read-only role sees it, for Superset: its SQLAlchemy URI without a password, and the
-    password (HCP_BI_PASSWORD) for the bundle's import, if the role has one."""
-    conn = connections.parse(settings.WAREHOUSE_CONN_ID, warehouse_value)
-    password = os.environ.get("HCP_BI_PASSWORD")
-    # the warehouse's server, database and libpq options (sslmode, ...), as the read-only role; a masked password
-    # in the URI is where the import puts the one it is given
-    conn.login, conn.password = BI_ROLE, ("XXXXXXXXXX" if password else None)
-    return connections.sqlalchemy_url(conn), ({bundle.DATABASE_FILE: password} if password else {})
-
-
 def apply_dashboard(server: Server, warehouse_value: str) -> Superset:
-    uri, passwords = warehouse_uri(warehouse_value)
     client = server.client()
-    client.import_assets(bundle.build(uri), passwords)
+    apply(client, warehouse_value)
     return client

@@ -220,7 +220,8 @@ def words(value) -> list[str]:
 
 
 def uses_our_image(service: dict) -> bool:
-    return "build" in service
+    """Built from the root Dockerfile (the dashboard's Superset builds from dashboard/)."""
+    return service.get("build") == "."
 
 
 def long_running(services: dict) -> dict[str, dict]:

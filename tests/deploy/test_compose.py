@@ -31,7 +31,7 @@ AIRFLOW = str(Path(sys.executable).with_name("airflow"))
 CELERY = str(Path(sys.executable).with_name("celery"))
 ENV_EXAMPLE = d.ROOT / ".env.example"
 # what .env.example leaves for the operator to generate; any value stands in for it here
-GENERATED_BY_THE_OPERATOR = {"AIRFLOW_FERNET_KEY": "a-generated-fernet-key"}
+GENERATED_BY_THE_OPERATOR = {"AIRFLOW_FERNET_KEY": "a-generated-fernet-key", "SUPERSET_SECRET_KEY": "a-generated-key"}
 # the hostname a container's health check sees in $HOSTNAME
 CONTAINER_HOSTNAME = "4f2a9c1b7e3d"
 
@@ -181,8 +181,8 @@ def test_the_image_leaves_the_dev_tools_out(image):
 def test_the_production_services_are_all_there(services):
     assert set(d.long_running(services)) == {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
                                              "airflow-triggerer", "airflow-worker"}
-    assert set(d.one_shot(services)) == {"airflow-init"}
-    assert {"postgres", "redis"} <= set(services)
+    assert set(d.one_shot(services)) == {"airflow-init", "dashboard-apply"}
+    assert {"postgres", "redis", "superset", "superset-init"} <= set(services)
     assert services["airflow-worker"]["environment"]["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor"
     broker = urlsplit(services["airflow-worker"]["environment"]["AIRFLOW__CELERY__BROKER_URL"])
     assert (broker.scheme, broker.hostname) == ("redis", "redis")
@@ -239,8 +239,7 @@ def test_airflow_init_prepares_everything_a_night_needs(services, image, variabl
 def test_up_wait_returns_once_init_is_done_and_every_service_is_healthy(services):
     for name, service in d.long_running(services).items():
         assert "healthcheck" in service, f"{name} has no health check: `docker compose up --wait` cannot wait for it"
-        for init in d.one_shot(services):
-            assert service["depends_on"][init]["condition"] == "service_completed_successfully", name
+        assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully", name
 
 
 def test_every_health_check_runs_a_program_of_the_image(services):
@@ -290,8 +289,9 @@ def test_compose_needs_only_what_env_example_sets():
     required = set(re.findall(r"\$\{(\w+):?\?", text))
     example = d.env_file_values(ENV_EXAMPLE)
     assert required <= set(example), f"missing from .env.example: {required - set(example)}"
-    with pytest.raises(d.MissingVariable, match="AIRFLOW_FERNET_KEY"):
-        d.load_compose(example)  # the secrets left to generate stop compose until they are set
+    for secret in GENERATED_BY_THE_OPERATOR:  # the secrets left to generate stop compose until they are set
+        with pytest.raises(d.MissingVariable, match=secret):
+            d.load_compose({**example, **GENERATED_BY_THE_OPERATOR, secret: ""})
 
 
 def test_env_example_names_every_connection_the_night_reads(services, variables):
@@ -325,9 +325,81 @@ def test_no_secret_is_written_into_the_compose_file():
     assert checked >= 5
 
 
+# ---------- the dashboard: Superset on the official image, the bundle applied by our image
+
+SUPERSET_VENV = d.ROOT / ".venv-superset"
+
+
+def dashboard_lock_pin(name: str) -> str:
+    [version] = re.findall(rf"^{re.escape(name)}==(\S+)$", (d.ROOT / "dashboard" / "requirements.lock").read_text(),
+                           re.MULTILINE)
+    return version
+
+
+def test_superset_is_the_official_image_of_the_version_make_dashboard_runs():
+    steps = d.instructions((d.ROOT / "dashboard" / "Dockerfile").read_text())
+    [base] = [args for keyword, args in steps if keyword == "FROM"]
+    assert base == f"apache/superset:{dashboard_lock_pin('apache-superset')}"
+    # the lean image has no database driver: ours, at the pin the tests ran with
+    [install] = [args for keyword, args in steps if keyword == "RUN"]
+    assert f"psycopg2-binary=={dashboard_lock_pin('psycopg2-binary')}" in install
+    assert [args for keyword, args in steps if keyword == "USER"][-1] == "superset"
+    assert not [keyword for keyword, _ in steps if keyword in ("CMD", "ENTRYPOINT")]  # the official server
+
+
+def test_superset_runs_our_config_on_its_own_metadata_database(services):
+    superset, init = services["superset"], services["superset-init"]
+    for name, service in (("superset", superset), ("superset-init", init)):
+        assert service["build"] == "dashboard", name
+        env = service["environment"]
+        [source] = [v.split(":")[0] for v in service["volumes"] if v.split(":")[1] == env["SUPERSET_CONFIG_PATH"]]
+        assert (d.ROOT / source).resolve() == d.ROOT / "dashboard" / "superset_config.py"
+        metadata = urlsplit(env["SUPERSET_METADATA_URI"])
+        assert (metadata.hostname, metadata.path) == ("postgres", "/superset"), name
+    assert "create database superset;" in (d.ROOT / "deploy" / "init-databases.sql").read_text()
+    assert superset["depends_on"]["superset-init"]["condition"] == "service_completed_successfully"
+    assert superset["ports"] == ["127.0.0.1:8088:8088"]
+    [health] = d.healthcheck_commands(superset)
+    assert health[0] == "curl" and "http://localhost:8088/health" in health
+
+
+def test_superset_init_runs_commands_of_the_superset_make_dashboard_runs(services):
+    """Each line of the init script against the same Superset's command line: the command, and every option it
+    passes, exist."""
+    executed = d.words(services["superset-init"]["command"])
+    assert executed[:2] == ["bash", "-c"]
+    commands = [c for c in d.script_commands(executed[2]) if c[0] != "set"]
+    assert [c[:3] if c[1] == "fab" else c[:2] for c in commands] == [
+        ["superset", "db"], ["superset", "fab", "create-admin"], ["superset", "init"]]
+    env = {**os.environ, "SUPERSET_CONFIG_PATH": str(d.ROOT / "dashboard" / "superset_config.py"),
+           "SUPERSET_SECRET_KEY": "x" * 32, "SUPERSET_METADATA_URI": "sqlite://", "PYTHONPATH": ""}
+    for command in commands:
+        subcommand = command[1:3] if command[1] in ("db", "fab") else command[1:2]
+        result = subprocess.run([str(SUPERSET_VENV / "bin" / "superset"), *subcommand, "--help"], env=env,
+                                capture_output=True, text=True, timeout=180)
+        assert result.returncode == 0, f"`{shlex.join(command)}`: {result.stderr[-1500:]}"
+        for option in (w for w in command if w.startswith("--")):
+            assert option in result.stdout, f"`superset {' '.join(subcommand)}` has no {option}"
+
+
+def test_the_dashboard_is_applied_by_our_image_once_superset_answers(services, image, variables):
+    apply = services["dashboard-apply"]
+    assert d.executed(d.container_argv(apply, image)) == ["python", "-m", "hcp.dashboard.apply"]
+    assert (d.ROOT / "plugins" / "hcp" / "dashboard" / "apply.py").is_file()
+    assert apply["depends_on"]["superset"]["condition"] == "service_healthy"
+    assert apply["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"  # hcp_bi exists
+    url = urlsplit(apply["environment"]["SUPERSET_URL"])
+    assert (url.hostname, f"{url.port}") == ("superset", services["superset"]["ports"][0].rsplit(":", 1)[1])
+    # what the module needs, from its environment or .env: the warehouse, the admin login, hcp_bi's password
+    given = {**variables, **apply["environment"]}
+    for name in (env_var(settings.WAREHOUSE_CONN_ID), "SUPERSET_ADMIN_PASSWORD", "HCP_BI_PASSWORD"):
+        assert given.get(name), name
+    assert apply["environment"]["SUPERSET_ADMIN_PASSWORD"] == variables["SUPERSET_ADMIN_PASSWORD"]
+
+
 def test_the_init_warehouse_step_makes_schemas_and_the_bi_role(make_database, pg_server):
     value = make_database("hcp_setup_warehouse")
-    env = {**os.environ, env_var(settings.WAREHOUSE_CONN_ID): value,
+    env = {**os.environ, env_var(settings.WAREHOUSE_CONN_ID): value, "HCP_BI_PASSWORD": "bi-secret",
            "PYTHONPATH": str(d.ROOT / "plugins")}
     for _ in range(2):  # every `docker compose up` runs it again
         result = subprocess.run([sys.executable, "-m", "hcp.setup_warehouse"], env=env, capture_output=True,
@@ -339,6 +411,10 @@ def test_the_init_warehouse_step_makes_schemas_and_the_bi_role(make_database, pg
         cur.execute("select array_agg(nspname order by nspname) from pg_namespace where nspname in "
                     "('raw', 'audit', 'util')")
         assert cur.fetchone()[0] == ["audit", "raw", "util"]
-        cur.execute("select count(*) from pg_roles where rolname = %s", (preflight.BI_ROLE,))
-        assert cur.fetchone()[0] == 1
+        # the dashboard's login: the role is the server's, so the suite's other tests get it back without one
+        cur.execute("select rolpassword like 'SCRAM-SHA-256$%%' from pg_authid where rolname = %s",
+                    (preflight.BI_ROLE,))
+        assert cur.fetchone() == (True,)
+        cur.execute(f"alter role {preflight.BI_ROLE} password null")
+    conn.commit()
     conn.close()
