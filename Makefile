@@ -20,10 +20,18 @@ $(STAMP): requirements.lock
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# Superset in a virtualenv of its own, so its pins never touch Airflow's; (re)installed when its lock changes.
+SUPERSET_VENV := .venv-superset
+SUPERSET_STAMP := $(SUPERSET_VENV)/.installed-$(shell sha1sum dashboard/requirements.lock | cut -c1-12)
+$(SUPERSET_STAMP): dashboard/requirements.lock $(STAMP)
+	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
+	$(BIN)/uv pip sync --quiet --python $(SUPERSET_VENV)/bin/python dashboard/requirements.lock
+	@rm -f $(SUPERSET_VENV)/.installed-* && touch $@ && echo $(notdir $@) > $(SUPERSET_VENV)/.installed
+
 run: $(STAMP)  ## generate the demo world and run its last night through Airflow
 	$(HCP) demo
 
-test: $(STAMP) lint  ## the whole suite
+test: $(STAMP) $(SUPERSET_STAMP) lint  ## the whole suite
 	$(BIN)/pytest
 
 # The warehouse-facing tests again on Debian's PostgreSQL 15, the oldest server the warehouse supports.
@@ -56,14 +64,6 @@ ui: $(STAMP)  ## airflow standalone (api-server, scheduler, dag-processor) on th
 
 docs: $(STAMP)  ## serve dbt docs on http://127.0.0.1:8081
 	$(HCP) docs
-
-# Superset in a virtualenv of its own, so its pins never touch Airflow's; (re)installed when its lock changes.
-SUPERSET_VENV := .venv-superset
-SUPERSET_STAMP := $(SUPERSET_VENV)/.installed-$(shell sha1sum dashboard/requirements.lock | cut -c1-12)
-$(SUPERSET_STAMP): dashboard/requirements.lock $(STAMP)
-	@test -x $(SUPERSET_VENV)/bin/python || $(PYTHON) -m venv $(SUPERSET_VENV)
-	$(BIN)/uv pip sync --quiet --python $(SUPERSET_VENV)/bin/python dashboard/requirements.lock
-	@rm -f $(SUPERSET_VENV)/.installed-* && touch $@ && echo $(notdir $@) > $(SUPERSET_VENV)/.installed
 
 dashboard: $(STAMP) $(SUPERSET_STAMP)  ## 好差评绩效看板: Superset on the `make run` warehouse, on http://127.0.0.1:8088
 	$(HCP) dashboard

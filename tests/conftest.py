@@ -73,6 +73,36 @@ def mart_fingerprints(conn, tables=None) -> dict[str, tuple]:
     return prints
 
 
+_SUPERSET: dict = {}  # the session's Superset, while it boots beside the other fixtures
+
+
+def pytest_collection_finish(session):
+    """Superset takes a minute or more to prepare: when a test will open the dashboard, start preparing it in the
+    background now, while the warehouse and the demo night are made."""
+    if any("superset_server" in getattr(item, "fixturenames", ()) for item in session.items):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from hcp_dev import superset
+
+        server = superset.Server(Path(tempfile.mkdtemp(prefix="hcp-test-superset-")), free_port())
+        _SUPERSET["server"] = server
+        _SUPERSET["booted"] = ThreadPoolExecutor(1, thread_name_prefix="superset").submit(
+            lambda: (server.prepare(), server.start()))
+
+
+def pytest_sessionfinish(session):
+    if "server" in _SUPERSET:
+        _SUPERSET["booted"].exception()  # wait for the boot to end, however it ended, before stopping it
+        _SUPERSET["server"].stop()
+
+
+@pytest.fixture(scope="session")
+def superset_server():
+    """The session's Superset, once it answers (started by pytest_collection_finish)."""
+    _SUPERSET["booted"].result(timeout=900)
+    return _SUPERSET["server"]
+
+
 @pytest.fixture(scope="session", autouse=True)
 def dbt_manifest():
     """The manifest hcp_nightly renders its dbt tasks from, as `make` and the image prepare it."""

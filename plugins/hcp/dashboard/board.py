@@ -49,7 +49,14 @@ class Chart:
     x: str | None = None  # a line's or a bar's axis
     series: str | None = None  # one line or bar segment per value
     metrics: tuple[str, ...] = ()
+    ended_periods_only: bool = False  # only the periods the latest night has seen to their end
     row_limit: int = 1000
+
+
+# a period the latest night has seen to its end: the night of 31 October already holds the first hours of November
+ENDED_BY_THE_LATEST_NIGHT = """period_start + case period_grain when 'day' then interval '1 day'
+    when 'month' then interval '1 month' when 'quarter' then interval '3 months' else interval '1 year' end
+    <= (select max(night) + 1 from marts.data_status where status <> 'failed')"""
 
 
 RANK_COLUMNS = ("period_grain", "period_start", "rank", "peer_count", "adjusted_score", "score_change", "rank_change",
@@ -74,10 +81,10 @@ CHARTS = (
             "case_type"),
     Chart("satisfaction_by_month", "各渠道月度满意率 Satisfaction by month and channel", "platform_performance",
           "line", where={"period_grain": "'month'"}, x="period_start", series="platform_type",
-          metrics=("satisfaction",)),
+          metrics=("satisfaction",), ended_periods_only=True),
     Chart("bad_reviews_by_month", "各渠道月度差评率 Bad-review rate by month and channel", "platform_performance",
           "line", where={"period_grain": "'month'"}, x="period_start", series="platform_type",
-          metrics=("bad_review",)),
+          metrics=("bad_review",), ended_periods_only=True),
     Chart("watchlist_by_agency", "超期预警（按机构） Overdue and due soon, by agency", "rectification_watchlist",
           "bar", x="org_name", series="warning", metrics=("reviews",)),
     Chart("watchlist", "超期预警清单 The morning list", "rectification_watchlist", "table",
@@ -111,13 +118,15 @@ class Filter:
     dataset: str  # whose values the filter offers
     default: str | None = None
     parent: str | None = None  # a filter whose choice narrows this one's values
-    latest_first: bool = False  # values newest first, the first one chosen
+    latest_first: bool = False  # values newest first, the first one chosen and applied as the page opens
+    offers_only: str | None = None  # SQL: the rows whose values the filter offers
 
 
 FILTERS = (
     Filter("period_grain", "统计周期 Period", "period_grain", "agency_performance", default="month"),
+    # the ended periods, newest first
     Filter("period_start", "统计期 Period start", "period_start", "agency_performance", parent="period_grain",
-           latest_first=True),
+           latest_first=True, offers_only=ENDED_BY_THE_LATEST_NIGHT),
     Filter("admin_level", "行政层级 Admin level", "admin_level", "agency_performance"),
     Filter("region_level", "区划层级 Region level", "region_level", "region_performance"),
     Filter("region", "区划 Region", "region_name", "region_performance", parent="region_level"),

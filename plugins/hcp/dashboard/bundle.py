@@ -83,11 +83,15 @@ def number_format(column: Column) -> str | None:
 
 
 def where_clause(chart: board.Chart) -> str:
-    return " and ".join(f"{column} = {value}" for column, value in chart.where.items())
+    conditions = [f"{column} = {value}" for column, value in chart.where.items()]
+    if chart.ended_periods_only:
+        conditions.append(f"({board.ENDED_BY_THE_LATEST_NIGHT})")
+    return " and ".join(conditions)
 
 
 def adhoc_where(chart: board.Chart) -> list[dict]:
-    return [{"expressionType": "SQL", "sqlExpression": where_clause(chart), "clause": "WHERE"}] if chart.where else []
+    clause = where_clause(chart)
+    return [{"expressionType": "SQL", "sqlExpression": clause, "clause": "WHERE"}] if clause else []
 
 
 def table_chart(chart: board.Chart, columns: dict[str, Column]) -> tuple[dict, list[dict]]:
@@ -189,6 +193,11 @@ def native_filter(spec: board.Filter, charts: dict[str, board.Chart], columns: d
         "controlValues": {"multiSelect": False, "enableEmptyFilter": False, "defaultToFirstItem": spec.latest_first,
                           "inverseSelection": False, "searchAllOptions": False, "sortAscending": not spec.latest_first},
         "defaultDataMask": default,
+        # requiredFirst: the first value is applied before the charts load, not left for the Apply button
+        "requiredFirst": spec.latest_first,
+        "adhoc_filters": [{"expressionType": "SQL", "clause": "WHERE", "sqlExpression": spec.offers_only}]
+        if spec.offers_only else [],
+        "time_range": "No filter",
         "cascadeParentIds": [f"NATIVE_FILTER-{spec.parent}"] if spec.parent else [],
         "scope": {"rootPath": ["ROOT_ID"], "excluded": excluded},
         "chartsInScope": [], "tabsInScope": [],
