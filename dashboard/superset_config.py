@@ -26,8 +26,8 @@ D3_TIME_FORMAT = {
     "shortMonths": ["1月", "2月", "3月", "4月", "5月", "6月", "7月", "8月", "9月", "10月", "11月", "12月"],
 }
 
-# The period filter offers the periods the latest night has ended (a subquery on marts.data_status); every query
-# runs as hcp_bi, which reads the marts and nothing else.
+# The period filter and the monthly lines keep to the periods the latest night has ended, a subquery on
+# marts.data_status (plugins/hcp/dashboard/board.py); every query runs as hcp_bi, which reads the marts only.
 FEATURE_FLAGS = {"ALLOW_ADHOC_SUBQUERY": True}
 
 # Served on 127.0.0.1 behind nothing on a workstation; a deployment puts its own proxy and TLS in front.

@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from contextlib import ExitStack, closing
+from contextlib import ExitStack, closing, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -79,6 +79,8 @@ _SUPERSET: dict = {}  # the session's Superset, while it boots beside the other 
 def pytest_collection_finish(session):
     """Superset takes a minute or more to prepare: when a test will open the dashboard, start preparing it in the
     background now, while the warehouse and the demo night are made."""
+    if session.config.option.collectonly or session.testsfailed:
+        return
     if any("superset_server" in getattr(item, "fixturenames", ()) for item in session.items):
         from concurrent.futures import ThreadPoolExecutor
 
@@ -92,7 +94,8 @@ def pytest_collection_finish(session):
 
 def pytest_sessionfinish(session):
     if "server" in _SUPERSET:
-        _SUPERSET["booted"].exception()  # wait for the boot to end, however it ended, before stopping it
+        with suppress(TimeoutError):  # let the boot end, however it ends, before stopping it
+            _SUPERSET["booted"].exception(timeout=600)
         _SUPERSET["server"].stop()
 
 

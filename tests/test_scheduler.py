@@ -130,6 +130,10 @@ def cluster(make_database, pg_server, redis_url, demo_world, tmp_path_factory):
         "AIRFLOW_JWT_SECRET": secrets.token_hex(16),
         "AIRFLOW_FERNET_KEY": Fernet.generate_key().decode(),
         "HCP_DELIVERIES_DIR": str(tmp / "deliveries"),
+        # the dashboard's services are not started here; compose needs their settings all the same
+        "SUPERSET_SECRET_KEY": secrets.token_hex(16),
+        "SUPERSET_ADMIN_PASSWORD": secrets.token_hex(8),
+        "HCP_BI_PASSWORD": secrets.token_hex(8),
     })
     places = compose_places(pg_server, redis_url, api_port)
     from_compose = {k: relocate(v, places) for k, v in compose["x-airflow-common"]["environment"].items()}

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 import sys
 
+import psycopg2.extensions
+
 from hcp import preflight, warehouse
 
 
@@ -16,8 +18,11 @@ def main() -> None:
     with warehouse.connection() as conn:
         warehouse.ensure_schema(conn)
         if os.environ.get("HCP_BI_PASSWORD"):
+            # the server gets a SCRAM verifier, so the password itself is in no statement a log could keep
+            verifier = psycopg2.extensions.encrypt_password(os.environ["HCP_BI_PASSWORD"], preflight.BI_ROLE, conn,
+                                                            "scram-sha-256")
             with conn.cursor() as cur:
-                cur.execute(f"alter role {preflight.BI_ROLE} password %s", (os.environ["HCP_BI_PASSWORD"],))
+                cur.execute(f"alter role {preflight.BI_ROLE} password %s", (verifier,))
             conn.commit()
         problems = preflight.warehouse_problems(conn)
     if problems:

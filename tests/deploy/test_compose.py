@@ -239,7 +239,10 @@ def test_airflow_init_prepares_everything_a_night_needs(services, image, variabl
 def test_up_wait_returns_once_init_is_done_and_every_service_is_healthy(services):
     for name, service in d.long_running(services).items():
         assert "healthcheck" in service, f"{name} has no health check: `docker compose up --wait` cannot wait for it"
-        assert service["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully", name
+        # a one-shot that `up` starts must be waited on, or `up --wait` cannot report it failing
+        for init, one_shot in d.one_shot(services).items():
+            if "profiles" not in one_shot:
+                assert service["depends_on"][init]["condition"] == "service_completed_successfully", name
 
 
 def test_every_health_check_runs_a_program_of_the_image(services):
@@ -385,6 +388,7 @@ def test_superset_init_runs_commands_of_the_superset_make_dashboard_runs(service
 def test_the_dashboard_is_applied_by_our_image_once_superset_answers(services, image, variables):
     apply = services["dashboard-apply"]
     assert d.executed(d.container_argv(apply, image)) == ["python", "-m", "hcp.dashboard.apply"]
+    assert apply["profiles"], "`docker compose run --rm dashboard-apply`, not `up`: nothing waits on it"
     assert (d.ROOT / "plugins" / "hcp" / "dashboard" / "apply.py").is_file()
     assert apply["depends_on"]["superset"]["condition"] == "service_healthy"
     assert apply["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"  # hcp_bi exists
@@ -395,6 +399,9 @@ def test_the_dashboard_is_applied_by_our_image_once_superset_answers(services, i
     for name in (env_var(settings.WAREHOUSE_CONN_ID), "SUPERSET_ADMIN_PASSWORD", "HCP_BI_PASSWORD"):
         assert given.get(name), name
     assert apply["environment"]["SUPERSET_ADMIN_PASSWORD"] == variables["SUPERSET_ADMIN_PASSWORD"]
+    # the password airflow-init gives hcp_bi is the one the dashboard logs in with (compose's PostgreSQL asks)
+    assert services["airflow-init"]["environment"]["HCP_BI_PASSWORD"] == apply["environment"]["HCP_BI_PASSWORD"] \
+        == variables["HCP_BI_PASSWORD"]
 
 
 def test_the_init_warehouse_step_makes_schemas_and_the_bi_role(make_database, pg_server):

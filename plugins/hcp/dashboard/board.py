@@ -53,10 +53,11 @@ class Chart:
     row_limit: int = 1000
 
 
-# a period the latest night has seen to its end: the night of 31 October already holds the first hours of November
+# a period the latest night that built the marts (succeeded or degraded) has seen to its end: the night of
+# 31 October already holds the first hours of November
 ENDED_BY_THE_LATEST_NIGHT = """period_start + case period_grain when 'day' then interval '1 day'
-    when 'month' then interval '1 month' when 'quarter' then interval '3 months' else interval '1 year' end
-    <= (select max(night) + 1 from marts.data_status where status <> 'failed')"""
+    when 'month' then interval '1 month' when 'quarter' then interval '3 months' when 'year' then interval '1 year'
+    end <= (select max(night) + 1 from marts.data_status where status <> 'failed')"""
 
 
 RANK_COLUMNS = ("period_grain", "period_start", "rank", "peer_count", "adjusted_score", "score_change", "rank_change",
