@@ -21,7 +21,7 @@ VENV = settings.PROJECT_ROOT / ".venv-superset"
 CONFIG = settings.PROJECT_ROOT / "dashboard" / "superset_config.py"
 HOME = settings.LOCAL_DIR / "superset"
 PORT = int(os.environ.get("HCP_SUPERSET_PORT", "8088"))
-ADMIN = "admin"
+ADMIN = board.ADMIN
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Server:
 
     @property
     def dashboard_url(self) -> str:
-        return f"{self.url}/superset/dashboard/{board.SLUG}/"
+        return board.dashboard_url(self.url)
 
     @property
     def pid_file(self) -> Path:

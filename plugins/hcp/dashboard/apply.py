@@ -3,7 +3,7 @@ dashboard-apply; `make dashboard` calls apply() on its own Superset).
 
 The warehouse is the one the night writes (connection hcp_warehouse), read as the role hcp_bi; its password, if
 the server asks for one, is HCP_BI_PASSWORD. Superset's admin login is SUPERSET_ADMIN_PASSWORD (user
-SUPERSET_ADMIN_USER, default admin) on SUPERSET_URL.
+SUPERSET_ADMIN_USER, default board.ADMIN) on SUPERSET_URL.
 """
 from __future__ import annotations
 
@@ -41,11 +41,12 @@ def main() -> None:
     url = os.environ["SUPERSET_URL"].rstrip("/")
     try:
         wait_until_healthy(url, seconds=600)
-        client = Superset(url, os.environ.get("SUPERSET_ADMIN_USER", "admin"), os.environ["SUPERSET_ADMIN_PASSWORD"])
+        client = Superset(url, os.environ.get("SUPERSET_ADMIN_USER", board.ADMIN),
+                          os.environ["SUPERSET_ADMIN_PASSWORD"])
         apply(client, os.environ[warehouse_var])
     except SupersetError as error:
         sys.exit(f"cannot apply the dashboard: {error}")
-    print(f"{board.TITLE} applied: {url}/superset/dashboard/{board.SLUG}/ (reads the warehouse as {BI_ROLE})")
+    print(f"{board.TITLE} applied: {board.dashboard_url(url)} (reads the warehouse as {BI_ROLE})")
 
 
 if __name__ == "__main__":

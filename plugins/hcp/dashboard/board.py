@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 TITLE = "好差评绩效看板"
 SLUG = "hcp-performance"
+ADMIN = "admin"  # the Superset login that applies the dashboard (make dashboard and compose's superset-init make it)
 HEADER = """## 好差评绩效看板 <small>Haochaping performance dashboard</small>
 
 政务服务"好差评"每晚数据：各机构、平台、事项、区划的评价与整改情况。选择统计周期与统计期查看排名；
@@ -58,6 +59,10 @@ class Chart:
 ENDED_BY_THE_LATEST_NIGHT = """period_start + case period_grain when 'day' then interval '1 day'
     when 'month' then interval '1 month' when 'quarter' then interval '3 months' when 'year' then interval '1 year'
     end <= (select max(night) + 1 from marts.data_status where status <> 'failed')"""
+
+
+def dashboard_url(superset_url: str) -> str:
+    return f"{superset_url.rstrip('/')}/superset/dashboard/{SLUG}/"
 
 
 RANK_COLUMNS = ("period_grain", "period_start", "rank", "peer_count", "adjusted_score", "score_change", "rank_change",
